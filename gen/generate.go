@@ -1,0 +1,98 @@
+// Package gen is eventrunner's generator: it loads schemas/ and rules/,
+// validates and type-checks them, and emits generated/ in memory.
+//
+// The pipeline is: sources → schema.Load / grl.Load (front ends producing
+// ir) → emit (jennifer emitters that read ir only). Every user error is
+// collected and reported as file:line:col: message, sorted.
+package gen
+
+//go:generate go run ./cmd/eventgen -root ..
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"github.com/eventrunner/eventrunner/gen/diag"
+	"github.com/eventrunner/eventrunner/gen/emit"
+	"github.com/eventrunner/eventrunner/gen/grl"
+	"github.com/eventrunner/eventrunner/gen/ir"
+	"github.com/eventrunner/eventrunner/gen/schema"
+)
+
+// Version is the generator's version. It is part of the bundle hash, so a
+// generator change yields a new bundle version.
+const Version = "0.1.0"
+
+// Config says where the inputs are and what to emit.
+type Config struct {
+	// Root is the repository root holding schemas/ and rules/.
+	Root string
+	// OutDir is the output directory relative to Root (default "generated").
+	OutDir string
+}
+
+// File is one generated file, with its path relative to Root.
+type File = emit.File
+
+// Result is what one run of the pipeline produced.
+type Result struct {
+	Bundle *ir.Bundle
+	Files  []File
+	// Warnings are non-fatal diagnostics (e.g. equal salience).
+	Warnings []diag.Diagnostic
+}
+
+// Load runs the front ends: it reads and checks every schema and knowledge
+// base. The returned error, if any, is a *diag.Errors listing every problem.
+func Load(ctx context.Context, cfg Config) (*ir.Bundle, []diag.Diagnostic, error) {
+	var diags diag.List
+	schemas := schema.Load(cfg.Root, &diags)
+	var kbs []*ir.KB
+	if !diags.HasErrors() {
+		kbs = grl.Load(cfg.Root, schemas, &diags)
+	}
+	if err := diags.Err(); err != nil {
+		return nil, nil, err
+	}
+	b := &ir.Bundle{Schemas: schemas, KBs: kbs, GeneratorVersion: Version}
+	b.Hash = bundleHash(b)
+	return b, diags.Sorted(), nil
+}
+
+// Generate loads the inputs and emits generated/ in memory.
+func Generate(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.OutDir == "" {
+		cfg.OutDir = "generated"
+	}
+	b, warnings, err := Load(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	files, err := emit.Bundle(b, cfg.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("gen: emit: %w", err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return &Result{Bundle: b, Files: files, Warnings: warnings}, nil
+}
+
+// bundleHash names the exact bundle: every schema and GRL file and the
+// generator version.
+func bundleHash(b *ir.Bundle) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "eventgen %s\n", b.GeneratorVersion)
+	for _, s := range b.Schemas {
+		fmt.Fprintf(h, "schema %s %s\n", s.ID, s.Hash)
+	}
+	for _, kb := range b.KBs {
+		fmt.Fprintf(h, "kb %s %s %d\n", kb.Name, kb.Version, kb.MaxCycles)
+		for _, src := range kb.Sources {
+			sum := sha256.Sum256([]byte(src.Text))
+			fmt.Fprintf(h, "grl %s %x\n", src.Path, sum)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,3 @@
+module github.com/eventrunner/eventrunner
+
+go 1.26
