@@ -1,0 +1,54 @@
+# eventrunner — see README.md. Every target works on a fresh machine with Go.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/eventrunner
+# The differential test runs this many random facts per knowledge base.
+ORACLE_N ?= 10000
+
+.PHONY: all generate build test test-race bench run lint check-generated ci clean
+
+all: build
+
+## generate: compile schemas/ and rules/ into generated/ (go generate ./...)
+generate:
+	$(GO) generate ./...
+
+## build: build bin/eventrunner
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/eventrunner
+
+## test: every test, the race detector on the runtime packages
+test:
+	ORACLE_N=$(ORACLE_N) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./runtime/...
+
+## bench: benchmarks of the compiled rules and codecs against grule and encoding/json, as a table of ratios
+bench:
+	$(GO) run ./gen/bench/cmd/benchtable
+
+## run: the main job on the embedded default
+run: build
+	./$(BIN) rules list
+	@for kb in $$(./$(BIN) rules list | awk '/^[a-z]/{print $$1}'); do \
+		echo "== $$kb: rules/$$kb/samples.jsonl"; \
+		./$(BIN) rules eval --kb $$kb rules/$$kb/samples.jsonl; \
+	done
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## check-generated: fail when go generate changes anything
+check-generated: generate
+	@git add -N generated >/dev/null 2>&1 || true
+	@git diff --exit-code --stat -- generated gen || { echo 'generated code is stale: run make generate and commit'; exit 1; }
+	@test -z "$$(git status --porcelain -- generated)" || { git status --porcelain -- generated; echo 'untracked generated files: run make generate and commit'; exit 1; }
+
+## ci: what .ci/run does after installing services
+ci: check-generated lint test
+
+clean:
+	rm -rf bin
