@@ -1,0 +1,76 @@
+package ingest
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// ProblemContentType is the media type of RFC 9457 problem details.
+const ProblemContentType = "application/problem+json"
+
+// Problem is an RFC 9457 problem detail, with the offending field named.
+type Problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the offending attribute, header or JSON path, e.g.
+	// "specversion", "ce-time" or "data.$.items[0].quantity".
+	Field string `json:"field,omitempty"`
+	// Errors lists every schema violation when there are several.
+	Errors []FieldError `json:"errors,omitempty"`
+	// EventID names the event the problem is about, in a batch.
+	EventID string `json:"eventId,omitempty"`
+}
+
+// FieldError is one violation.
+type FieldError struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+func (p *Problem) Error() string {
+	if p.Field != "" {
+		return p.Field + ": " + p.Detail
+	}
+	return p.Detail
+}
+
+func problem(status int, field, detail string) *Problem {
+	return &Problem{
+		Type:   "https://eventrunner.dev/problems/" + slug(status),
+		Title:  http.StatusText(status),
+		Status: status,
+		Field:  field,
+		Detail: detail,
+	}
+}
+
+func slug(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "malformed"
+	case http.StatusRequestEntityTooLarge:
+		return "too-large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported-media-type"
+	case http.StatusUnprocessableEntity:
+		return "invalid-event"
+	case http.StatusUnauthorized:
+		return "unauthenticated"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusTooManyRequests:
+		return "rate-limited"
+	case http.StatusNotFound:
+		return "not-found"
+	}
+	return "internal"
+}
+
+// writeProblem sends p as the response.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", ProblemContentType)
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
