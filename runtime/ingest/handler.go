@@ -1,0 +1,182 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+)
+
+// Authenticator maps an API key to its tenant.
+type Authenticator interface {
+	Authenticate(key string) (tenant.Tenant, error)
+}
+
+// Acceptor validates the events of one tenant and stores the valid ones
+// durably, returning one outcome per event (nil when stored). Errors are
+// *Problem when the event itself is at fault.
+type Acceptor interface {
+	Accept(ctx context.Context, tenant string, evs []*cloudevents.Event) []error
+}
+
+// Config wires a Handler.
+type Config struct {
+	Auth    Authenticator
+	Accept  Acceptor
+	Limits  Limits
+	Raw     RawDefaults
+	Metrics *Metrics // optional
+	// Timeout bounds how long a request may wait for durable storage.
+	Timeout time.Duration
+}
+
+// Handler serves POST /v1/events.
+type Handler struct {
+	cfg Config
+}
+
+// NewHandler returns the ingest handler.
+func NewHandler(cfg Config) *Handler {
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	return &Handler{cfg: cfg}
+}
+
+// Result is the outcome of one event, as a batch reply lists it.
+type Result struct {
+	ID      string   `json:"id,omitempty"`
+	Status  int      `json:"status"`
+	Problem *Problem `json:"problem,omitempty"`
+}
+
+// BatchReply is the body of every 2xx reply and of a batch reply.
+type BatchReply struct {
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Results  []Result `json:"results"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeProblem(w, problem(http.StatusMethodNotAllowed, "method", "use POST"))
+		return
+	}
+	t, err := h.cfg.Auth.Authenticate(APIKey(r))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
+		writeProblem(w, problem(http.StatusUnauthorized, "Authorization", "missing or unknown API key (send Authorization: Bearer <key> or X-API-Key)"))
+		return
+	}
+	in, p := readEvents(r, h.tenantLimits(t), h.cfg.Raw)
+	if p != nil {
+		h.cfg.Metrics.rejected(t.ID, p.Status, len(in))
+		writeProblem(w, p)
+		return
+	}
+	results := h.accept(r.Context(), t.ID, in)
+	h.cfg.Metrics.observe(t.ID, results, time.Since(start))
+	writeResults(w, r.Header.Get("Content-Type"), results)
+}
+
+func (h *Handler) tenantLimits(t tenant.Tenant) Limits {
+	lim := h.cfg.Limits
+	if t.MaxEventKB > 0 {
+		lim.MaxEventBytes = int64(t.MaxEventKB) << 10
+	}
+	return lim
+}
+
+// accept checks tenancy, hands the readable events to the Acceptor and
+// merges the outcomes in request order.
+func (h *Handler) accept(ctx context.Context, tenantID string, in []incoming) []Result {
+	results := make([]Result, len(in))
+	var evs []*cloudevents.Event
+	var idx []int
+	for i, e := range in {
+		switch {
+		case e.problem != nil:
+			results[i] = Result{ID: e.problem.EventID, Status: e.problem.Status, Problem: e.problem}
+		case e.ev.TenantID != "" && e.ev.TenantID != tenantID:
+			p := problem(http.StatusForbidden, "tenantid", "the event names tenant "+e.ev.TenantID+", the API key belongs to another tenant")
+			results[i] = Result{ID: e.ev.ID, Status: p.Status, Problem: p}
+		default:
+			e.ev.TenantID = tenantID
+			evs = append(evs, e.ev)
+			idx = append(idx, i)
+		}
+	}
+	if len(evs) == 0 {
+		return results
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	for j, err := range h.cfg.Accept.Accept(ctx, tenantID, evs) {
+		i := idx[j]
+		results[i] = Result{ID: evs[j].ID, Status: http.StatusAccepted}
+		if err != nil {
+			p := asProblem(err)
+			p.EventID = evs[j].ID
+			results[i] = Result{ID: evs[j].ID, Status: p.Status, Problem: p}
+		}
+	}
+	return results
+}
+
+// asProblem keeps a *Problem as it is and makes any other error a 503: the
+// event was fine but could not be stored, so the producer should retry.
+func asProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return problem(http.StatusServiceUnavailable, "", "not stored, retry: "+err.Error())
+}
+
+// writeResults answers a single event with 202 or its problem, and a batch
+// with 202 (all accepted), 207 (some) or the common error status.
+func writeResults(w http.ResponseWriter, contentType string, results []Result) {
+	isBatch := strings.HasPrefix(strings.ToLower(contentType), BatchContentType)
+	reply := BatchReply{Results: results}
+	status := 0
+	for _, r := range results {
+		if r.Status == http.StatusAccepted {
+			reply.Accepted++
+		} else {
+			reply.Rejected++
+		}
+		if status == 0 {
+			status = r.Status
+		} else if status != r.Status {
+			status = http.StatusMultiStatus
+		}
+	}
+	if !isBatch && len(results) == 1 && results[0].Problem != nil {
+		writeProblem(w, results[0].Problem)
+		return
+	}
+	if isBatch && reply.Rejected > 0 && reply.Accepted == 0 && status != http.StatusMultiStatus {
+		w.Header().Set("Content-Type", ProblemContentType)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(reply)
+}
+
+// APIKey returns the key of a request: "Authorization: Bearer <key>" or
+// "X-API-Key: <key>".
+func APIKey(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return r.Header.Get("X-API-Key")
+}
