@@ -73,6 +73,9 @@ type Type struct {
 	Format string
 	// Enum lists the allowed values (strings only), in schema order.
 	Enum []string
+	// EnumNames are the Go constants naming Enum's values, e.g.
+	// "OrderCreatedV1StatusPending" (parallel to Enum).
+	EnumNames []string
 	// Minimum and Maximum bound integers and numbers (inclusive).
 	Minimum, Maximum *float64
 	// MinLength and MaxLength bound strings, in runes.
