@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion1
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "6df011fb37d95d13"
+const BundleHash = "0e7def147220bea3"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())
@@ -36,5 +36,10 @@ func Schemas() []*rules.Schema {
 
 // KnowledgeBases lists every compiled knowledge base of this bundle, sorted by name.
 func KnowledgeBases() []rules.KnowledgeBase {
-	return []rules.KnowledgeBase{}
+	return []rules.KnowledgeBase{
+		IotKB,
+		OrdersKB,
+		PaymentsKB,
+		ShipmentsKB,
+	}
 }
