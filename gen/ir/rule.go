@@ -131,19 +131,19 @@ func TypeOf(t *Type) *ValueType {
 type Op int
 
 const (
-	OpInvalid Op = iota
-	OpConst      // Const holds int64, float64, string or bool; nil for the nil literal
-	OpFact       // the data fact (Name is its GRL name)
-	OpEvent      // the built-in Event fact
-	OpField      // X.Name (a struct field or an Event attribute)
-	OpIndex      // X[Y]
-	OpCall       // built-in function Func(Args...) without receiver
-	OpMethod     // X.Func(Args...)
-	OpNot        // !X
-	OpToFloat    // float64(X) for an int64 X
-	OpTruncInt   // int64(X) for a float64 X (grule truncates on assignment)
-	OpToString   // X formatted as grule's string + does: %d, %f, %v
-	OpFalse      // evaluate X (it may fail), then yield false: grule's == and != between a string or bool and another type
+	OpInvalid  Op = iota
+	OpConst       // Const holds int64, float64, string or bool; nil for the nil literal
+	OpFact        // the data fact (Name is its GRL name)
+	OpEvent       // the built-in Event fact
+	OpField       // X.Name (a struct field or an Event attribute)
+	OpIndex       // X[Y]
+	OpCall        // built-in function Func(Args...) without receiver
+	OpMethod      // X.Func(Args...)
+	OpNot         // !X
+	OpToFloat     // float64(X) for an int64 X
+	OpTruncInt    // int64(X) for a float64 X (grule truncates on assignment)
+	OpToString    // X formatted as grule's string + does: %d, %f, %v
+	OpFalse       // evaluate X (it may fail), then yield false: grule's == and != between a string or bool and another type
 	OpAdd
 	OpSub
 	OpMul
