@@ -4,20 +4,267 @@
 package generated
 
 import (
-	"encoding/json"
+	"bytes"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
 const _ = rules.GeneratedVersion1
 
+var iotReadingV1SensorValues = []string{IotReadingV1SensorTemperature, IotReadingV1SensorHumidity, IotReadingV1SensorPressure, IotReadingV1SensorVibration}
+var iotReadingV1UnitValues = []string{IotReadingV1UnitC, IotReadingV1UnitF, IotReadingV1UnitPct, IotReadingV1UnitHPa, IotReadingV1UnitMmS}
+var iotReadingV1SeverityValues = []string{IotReadingV1SeverityInfo, IotReadingV1SeverityWarning, IotReadingV1SeverityCritical}
+
+// DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
+// returned as a *rules.SyntaxError; wrong types, missing required properties
+// and unknown properties (where not allowed) are appended to v.
 func (x *IotReadingV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
-	if err := json.Unmarshal(data, x); err != nil {
-		return &rules.SyntaxError{Msg: err.Error()}
+	var l rules.Lexer
+	l.Reset(data)
+	x.decodeJSON(&l, nil, v)
+	if err := l.Finish(); err != nil {
+		return err
 	}
+	x.normalize()
 	return nil
 }
+func (x *IotReadingV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	if !l.BeginObject(p, v) {
+		return
+	}
+	var seen [1]uint64
+	for l.NextKey() {
+		switch string(l.Key()) {
+		case "deviceId":
+			seen[0] |= (1 << 0)
+			fp := p.Key("deviceId")
+			l.ReadString(&x.DeviceId, &fp, v)
+		case "site":
+			fp := p.Key("site")
+			l.ReadString(&x.Site, &fp, v)
+		case "sensor":
+			seen[0] |= (1 << 1)
+			fp := p.Key("sensor")
+			l.ReadEnum(&x.Sensor, iotReadingV1SensorValues, &fp, v)
+		case "value":
+			seen[0] |= (1 << 2)
+			fp := p.Key("value")
+			l.ReadFloat(&x.Value, &fp, v)
+		case "unit":
+			fp := p.Key("unit")
+			l.ReadEnum(&x.Unit, iotReadingV1UnitValues, &fp, v)
+		case "samples":
+			fp := p.Key("samples")
+			if l.BeginArray(&fp, v) {
+				s0 := x.Samples
+				i0 := 0
+				for ; l.NextItem(); i0++ {
+					if i0 == len(s0) {
+						if i0 < cap(s0) {
+							s0 = s0[:i0+1]
+						} else {
+							s0 = append(s0, 0)
+						}
+					}
+					ip0 := fp.Index(i0)
+					l.ReadFloat(&s0[i0], &ip0, v)
+				}
+				if i0 == 0 {
+					s0 = []float64{}
+				}
+				x.Samples = s0[:i0]
+			}
+		case "battery":
+			fp := p.Key("battery")
+			l.ReadInt(&x.Battery, &fp, v)
+		case "firmware":
+			fp := p.Key("firmware")
+			l.ReadString(&x.Firmware, &fp, v)
+		case "location":
+			fp := p.Key("location")
+			x.Location.decodeJSON(l, &fp, v)
+		case "alert":
+			fp := p.Key("alert")
+			l.ReadBool(&x.Alert, &fp, v)
+		case "severity":
+			fp := p.Key("severity")
+			l.ReadEnum(&x.Severity, iotReadingV1SeverityValues, &fp, v)
+		case "anomalies":
+			fp := p.Key("anomalies")
+			l.ReadInt(&x.Anomalies, &fp, v)
+		case "labels":
+			fp := p.Key("labels")
+			if l.BeginArray(&fp, v) {
+				s0 := x.Labels
+				i0 := 0
+				for ; l.NextItem(); i0++ {
+					if i0 == len(s0) {
+						if i0 < cap(s0) {
+							s0 = s0[:i0+1]
+						} else {
+							s0 = append(s0, "")
+						}
+					}
+					ip0 := fp.Index(i0)
+					l.ReadString(&s0[i0], &ip0, v)
+				}
+				if i0 == 0 {
+					s0 = []string{}
+				}
+				x.Labels = s0[:i0]
+			}
+		case "recordedAt":
+			seen[0] |= (1 << 3)
+			fp := p.Key("recordedAt")
+			l.ReadString(&x.RecordedAt, &fp, v)
+		default:
+			l.UnknownKey(p, v)
+		}
+	}
+	if l.Err() != nil {
+		return
+	}
+	if seen[0]&(1<<0) == 0 {
+		v.AddKey(p, "deviceId", "is required")
+	}
+	if seen[0]&(1<<1) == 0 {
+		v.AddKey(p, "sensor", "is required")
+	}
+	if seen[0]&(1<<2) == 0 {
+		v.AddKey(p, "value", "is required")
+	}
+	if seen[0]&(1<<3) == 0 {
+		v.AddKey(p, "recordedAt", "is required")
+	}
+}
+func (x *IotReadingV1) normalize() {
+	if len(x.Samples) == 0 && cap(x.Samples) > 0 {
+		x.Samples = nil
+	}
+	if len(x.Labels) == 0 && cap(x.Labels) > 0 {
+		x.Labels = nil
+	}
+}
+func (x *IotReadingV1Location) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	if !l.BeginObject(p, v) {
+		return
+	}
+	for l.NextKey() {
+		switch string(l.Key()) {
+		case "lat":
+			fp := p.Key("lat")
+			l.ReadFloat(&x.Lat, &fp, v)
+		case "lon":
+			fp := p.Key("lon")
+			l.ReadFloat(&x.Lon, &fp, v)
+		default:
+			x.decodeFold(l, p, v)
+		}
+	}
+}
+func (x *IotReadingV1Location) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	switch k := l.Key(); {
+	case bytes.EqualFold(k, []byte("lat")):
+		fp := p.Key("lat")
+		l.ReadFloat(&x.Lat, &fp, v)
+	case bytes.EqualFold(k, []byte("lon")):
+		fp := p.Key("lon")
+		l.ReadFloat(&x.Lon, &fp, v)
+	default:
+		l.Skip()
+	}
+}
+func (x *IotReadingV1) isZero() bool {
+	return x.DeviceId == "" && x.Site == "" && x.Sensor == "" && x.Value == 0 && x.Unit == "" && x.Samples == nil && x.Battery == 0 && x.Firmware == "" && x.Location.isZero() && !x.Alert && x.Severity == "" && x.Anomalies == 0 && x.Labels == nil && x.RecordedAt == ""
+}
+
+// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
 func (x *IotReadingV1) AppendJSON(dst []byte) []byte {
-	b, _ := json.Marshal(x)
-	return append(dst, b...)
+	dst = append(dst, "{\"deviceId\":"...)
+	dst = rules.AppendString(dst, x.DeviceId)
+	if x.Site != "" {
+		dst = append(dst, ",\"site\":"...)
+		dst = rules.AppendString(dst, x.Site)
+	}
+	dst = append(dst, ",\"sensor\":"...)
+	dst = rules.AppendString(dst, x.Sensor)
+	dst = append(dst, ",\"value\":"...)
+	dst = rules.AppendFloat(dst, x.Value)
+	if x.Unit != "" {
+		dst = append(dst, ",\"unit\":"...)
+		dst = rules.AppendString(dst, x.Unit)
+	}
+	if x.Samples != nil {
+		dst = append(dst, ",\"samples\":"...)
+		dst = append(dst, '[')
+		for i0 := range x.Samples {
+			if i0 > 0 {
+				dst = append(dst, ',')
+			}
+			dst = rules.AppendFloat(dst, x.Samples[i0])
+		}
+		dst = append(dst, ']')
+	}
+	if x.Battery != 0 {
+		dst = append(dst, ",\"battery\":"...)
+		dst = rules.AppendInt(dst, x.Battery)
+	}
+	if x.Firmware != "" {
+		dst = append(dst, ",\"firmware\":"...)
+		dst = rules.AppendString(dst, x.Firmware)
+	}
+	if !x.Location.isZero() {
+		dst = append(dst, ",\"location\":"...)
+		dst = x.Location.AppendJSON(dst)
+	}
+	if x.Alert {
+		dst = append(dst, ",\"alert\":"...)
+		dst = rules.AppendBool(dst, x.Alert)
+	}
+	if x.Severity != "" {
+		dst = append(dst, ",\"severity\":"...)
+		dst = rules.AppendString(dst, x.Severity)
+	}
+	if x.Anomalies != 0 {
+		dst = append(dst, ",\"anomalies\":"...)
+		dst = rules.AppendInt(dst, x.Anomalies)
+	}
+	if x.Labels != nil {
+		dst = append(dst, ",\"labels\":"...)
+		dst = append(dst, '[')
+		for i0 := range x.Labels {
+			if i0 > 0 {
+				dst = append(dst, ',')
+			}
+			dst = rules.AppendString(dst, x.Labels[i0])
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, ",\"recordedAt\":"...)
+	dst = rules.AppendString(dst, x.RecordedAt)
+	return append(dst, "}"...)
+}
+func (x *IotReadingV1Location) isZero() bool {
+	return x.Lat == 0 && x.Lon == 0
+}
+
+// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+func (x *IotReadingV1Location) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	start := len(dst)
+	if x.Lat != 0 {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\"lat\":"...)
+		dst = rules.AppendFloat(dst, x.Lat)
+	}
+	if x.Lon != 0 {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\"lon\":"...)
+		dst = rules.AppendFloat(dst, x.Lon)
+	}
+	return append(dst, "}"...)
 }

@@ -67,8 +67,8 @@ type IotReadingV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *IotReadingV1) Reset() {
-	k5 := x.Samples[:0]
-	k12 := x.Labels[:0]
+	k5 := rules.KeepCap(x.Samples)
+	k12 := rules.KeepCap(x.Labels)
 	clear(k12[:cap(k12)])
 	*x = IotReadingV1{
 		Labels:  k12,

@@ -3,8 +3,93 @@
 
 package generated
 
-import "github.com/eventrunner/eventrunner/runtime/rules"
+import (
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"regexp"
+	"strconv"
+)
 
 const _ = rules.GeneratedVersion1
 
-func (x *IotReadingV1) Validate(v *rules.Violations) {}
+var iotReadingV1DeviceIdPattern = regexp.MustCompile("^dev-[a-z0-9]{4,16}$")
+var iotReadingV1FirmwarePattern = regexp.MustCompile("^[0-9]+\\.[0-9]+\\.[0-9]+$")
+
+// Validate appends the value violations of x (bounds, lengths, patterns, enums,
+// formats) to v. Optional fields holding their zero value count as absent.
+func (x *IotReadingV1) Validate(v *rules.Violations) {
+	x.validate(nil, v)
+}
+func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
+	if !iotReadingV1DeviceIdPattern.MatchString(x.DeviceId) {
+		v.AddKey(p, "deviceId", "must match pattern \"^dev-[a-z0-9]{4,16}$\", got "+rules.QuoteValue(x.DeviceId))
+	}
+	switch x.Sensor {
+	case IotReadingV1SensorTemperature, IotReadingV1SensorHumidity, IotReadingV1SensorPressure, IotReadingV1SensorVibration:
+	default:
+		v.AddKey(p, "sensor", "must be one of \"temperature\", \"humidity\", \"pressure\", \"vibration\", got "+rules.QuoteValue(x.Sensor))
+	}
+	if x.Unit != "" {
+		switch x.Unit {
+		case IotReadingV1UnitC, IotReadingV1UnitF, IotReadingV1UnitPct, IotReadingV1UnitHPa, IotReadingV1UnitMmS:
+		default:
+			v.AddKey(p, "unit", "must be one of \"C\", \"F\", \"pct\", \"hPa\", \"mm_s\", got "+rules.QuoteValue(x.Unit))
+		}
+	}
+	if x.Samples != nil {
+		if n := len(x.Samples); n > 64 {
+			v.AddKey(p, "samples", "item count must be <= 64, got "+strconv.Itoa(n))
+		}
+	}
+	if x.Battery != 0 {
+		if x.Battery < 0 {
+			v.AddKey(p, "battery", "must be >= 0, got "+rules.FormatInt(x.Battery))
+		}
+		if x.Battery > 100 {
+			v.AddKey(p, "battery", "must be <= 100, got "+rules.FormatInt(x.Battery))
+		}
+	}
+	if x.Firmware != "" {
+		if !iotReadingV1FirmwarePattern.MatchString(x.Firmware) {
+			v.AddKey(p, "firmware", "must match pattern \"^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$\", got "+rules.QuoteValue(x.Firmware))
+		}
+	}
+	if !x.Location.isZero() {
+		{
+			fp0 := p.Key("location")
+			x.Location.validate(&fp0, v)
+		}
+	}
+	if x.Severity != "" {
+		switch x.Severity {
+		case IotReadingV1SeverityInfo, IotReadingV1SeverityWarning, IotReadingV1SeverityCritical:
+		default:
+			v.AddKey(p, "severity", "must be one of \"info\", \"warning\", \"critical\", got "+rules.QuoteValue(x.Severity))
+		}
+	}
+	if x.Anomalies != 0 {
+		if x.Anomalies < 0 {
+			v.AddKey(p, "anomalies", "must be >= 0, got "+rules.FormatInt(x.Anomalies))
+		}
+	}
+	if !rules.IsDateTime(x.RecordedAt) {
+		v.AddKey(p, "recordedAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.RecordedAt))
+	}
+}
+func (x *IotReadingV1Location) validate(p *rules.JSONPath, v *rules.Violations) {
+	if x.Lat != 0 {
+		if x.Lat < -90.0 {
+			v.AddKey(p, "lat", "must be >= -90, got "+rules.FormatFloat(x.Lat))
+		}
+		if x.Lat > 90.0 {
+			v.AddKey(p, "lat", "must be <= 90, got "+rules.FormatFloat(x.Lat))
+		}
+	}
+	if x.Lon != 0 {
+		if x.Lon < -180.0 {
+			v.AddKey(p, "lon", "must be >= -180, got "+rules.FormatFloat(x.Lon))
+		}
+		if x.Lon > 180.0 {
+			v.AddKey(p, "lon", "must be <= 180, got "+rules.FormatFloat(x.Lon))
+		}
+	}
+}

@@ -89,7 +89,7 @@ type OrderCreatedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *OrderCreatedV1) Reset() {
-	k2 := x.Items[:0]
+	k2 := rules.KeepCap(x.Items)
 	clear(k2[:cap(k2)])
 	*x = OrderCreatedV1{Items: k2}
 }

@@ -3,8 +3,156 @@
 
 package generated
 
-import "github.com/eventrunner/eventrunner/runtime/rules"
+import (
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
 
 const _ = rules.GeneratedVersion1
 
-func (x *OrderCreatedV1) Validate(v *rules.Violations) {}
+var orderCreatedV1CustomerCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+var orderCreatedV1LineItemSkuPattern = regexp.MustCompile("^[A-Z0-9-]{3,32}$")
+var orderCreatedV1AddressCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+
+// Validate appends the value violations of x (bounds, lengths, patterns, enums,
+// formats) to v. Optional fields holding their zero value count as absent.
+func (x *OrderCreatedV1) Validate(v *rules.Violations) {
+	x.validate(nil, v)
+}
+func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
+	if !rules.IsUUID(x.OrderId) {
+		v.AddKey(p, "orderId", "must be a UUID, got "+rules.QuoteValue(x.OrderId))
+	}
+	{
+		fp0 := p.Key("customer")
+		x.Customer.validate(&fp0, v)
+	}
+	if n := len(x.Items); n < 1 {
+		v.AddKey(p, "items", "item count must be >= 1, got "+strconv.Itoa(n))
+	} else if n > 100 {
+		v.AddKey(p, "items", "item count must be <= 100, got "+strconv.Itoa(n))
+	}
+	{
+		fp0 := p.Key("items")
+		for i0 := range x.Items {
+			{
+				ip1 := fp0.Index(i0)
+				x.Items[i0].validate(&ip1, v)
+			}
+		}
+	}
+	switch x.Currency {
+	case OrderCreatedV1CurrencyEUR, OrderCreatedV1CurrencyUSD, OrderCreatedV1CurrencyGBP:
+	default:
+		v.AddKey(p, "currency", "must be one of \"EUR\", \"USD\", \"GBP\", got "+rules.QuoteValue(x.Currency))
+	}
+	if x.Total < 0.0 {
+		v.AddKey(p, "total", "must be >= 0, got "+rules.FormatFloat(x.Total))
+	}
+	if x.Discount != 0 {
+		if x.Discount < 0.0 {
+			v.AddKey(p, "discount", "must be >= 0, got "+rules.FormatFloat(x.Discount))
+		}
+	}
+	if x.Status != "" {
+		switch x.Status {
+		case OrderCreatedV1StatusPending, OrderCreatedV1StatusApproved, OrderCreatedV1StatusReview, OrderCreatedV1StatusRejected:
+		default:
+			v.AddKey(p, "status", "must be one of \"pending\", \"approved\", \"review\", \"rejected\", got "+rules.QuoteValue(x.Status))
+		}
+	}
+	if x.Priority != 0 {
+		if x.Priority < 0 {
+			v.AddKey(p, "priority", "must be >= 0, got "+rules.FormatInt(x.Priority))
+		}
+		if x.Priority > 10 {
+			v.AddKey(p, "priority", "must be <= 10, got "+rules.FormatInt(x.Priority))
+		}
+	}
+	if x.Channel != "" {
+		switch x.Channel {
+		case OrderCreatedV1ChannelWeb, OrderCreatedV1ChannelMobile, OrderCreatedV1ChannelStore:
+		default:
+			v.AddKey(p, "channel", "must be one of \"web\", \"mobile\", \"store\", got "+rules.QuoteValue(x.Channel))
+		}
+	}
+	if x.Coupon != "" {
+		if n := utf8.RuneCountInString(x.Coupon); n > 32 {
+			v.AddKey(p, "coupon", "length must be <= 32, got "+strconv.Itoa(n))
+		}
+	}
+	if !rules.IsDateTime(x.CreatedAt) {
+		v.AddKey(p, "createdAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.CreatedAt))
+	}
+	if !x.Address.isZero() {
+		{
+			fp0 := p.Key("shippingAddress")
+			x.Address.validate(&fp0, v)
+		}
+	}
+}
+func (x *OrderCreatedV1Customer) validate(p *rules.JSONPath, v *rules.Violations) {
+	if n := utf8.RuneCountInString(x.Id); n < 1 {
+		v.AddKey(p, "id", "length must be >= 1, got "+strconv.Itoa(n))
+	} else if n > 64 {
+		v.AddKey(p, "id", "length must be <= 64, got "+strconv.Itoa(n))
+	}
+	if !rules.IsEmail(x.Email) {
+		v.AddKey(p, "email", "must be an email address, got "+rules.QuoteValue(x.Email))
+	}
+	switch x.Tier {
+	case OrderCreatedV1CustomerTierStandard, OrderCreatedV1CustomerTierGold, OrderCreatedV1CustomerTierPlatinum:
+	default:
+		v.AddKey(p, "tier", "must be one of \"standard\", \"gold\", \"platinum\", got "+rules.QuoteValue(x.Tier))
+	}
+	if x.Country != "" {
+		if !orderCreatedV1CustomerCountryPattern.MatchString(x.Country) {
+			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
+		}
+	}
+	if x.OrderCount != 0 {
+		if x.OrderCount < 0 {
+			v.AddKey(p, "orderCount", "must be >= 0, got "+rules.FormatInt(x.OrderCount))
+		}
+	}
+}
+func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations) {
+	if !orderCreatedV1LineItemSkuPattern.MatchString(x.Sku) {
+		v.AddKey(p, "sku", "must match pattern \"^[A-Z0-9-]{3,32}$\", got "+rules.QuoteValue(x.Sku))
+	}
+	if x.Name != "" {
+		if n := utf8.RuneCountInString(x.Name); n > 200 {
+			v.AddKey(p, "name", "length must be <= 200, got "+strconv.Itoa(n))
+		}
+	}
+	if x.Quantity < 1 {
+		v.AddKey(p, "quantity", "must be >= 1, got "+rules.FormatInt(x.Quantity))
+	}
+	if x.Quantity > 1000 {
+		v.AddKey(p, "quantity", "must be <= 1000, got "+rules.FormatInt(x.Quantity))
+	}
+	if x.UnitPrice < 0.0 {
+		v.AddKey(p, "unitPrice", "must be >= 0, got "+rules.FormatFloat(x.UnitPrice))
+	}
+	if x.Category != "" {
+		switch x.Category {
+		case OrderCreatedV1LineItemCategoryBooks, OrderCreatedV1LineItemCategoryElectronics, OrderCreatedV1LineItemCategoryGrocery, OrderCreatedV1LineItemCategoryToys, OrderCreatedV1LineItemCategoryOther:
+		default:
+			v.AddKey(p, "category", "must be one of \"books\", \"electronics\", \"grocery\", \"toys\", \"other\", got "+rules.QuoteValue(x.Category))
+		}
+	}
+}
+func (x *OrderCreatedV1Address) validate(p *rules.JSONPath, v *rules.Violations) {
+	if x.PostalCode != "" {
+		if n := utf8.RuneCountInString(x.PostalCode); n > 16 {
+			v.AddKey(p, "postalCode", "length must be <= 16, got "+strconv.Itoa(n))
+		}
+	}
+	if x.Country != "" {
+		if !orderCreatedV1AddressCountryPattern.MatchString(x.Country) {
+			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
+		}
+	}
+}

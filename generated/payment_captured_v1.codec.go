@@ -4,20 +4,234 @@
 package generated
 
 import (
-	"encoding/json"
+	"bytes"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
 const _ = rules.GeneratedVersion1
 
+var paymentCapturedV1CurrencyValues = []string{PaymentCapturedV1CurrencyEUR, PaymentCapturedV1CurrencyUSD, PaymentCapturedV1CurrencyGBP}
+var paymentCapturedV1MethodValues = []string{PaymentCapturedV1MethodCard, PaymentCapturedV1MethodBankTransfer, PaymentCapturedV1MethodWallet}
+var paymentCapturedV1CardBrandValues = []string{PaymentCapturedV1CardBrandVisa, PaymentCapturedV1CardBrandMastercard, PaymentCapturedV1CardBrandAmex}
+var paymentCapturedV1StatusValues = []string{PaymentCapturedV1StatusCaptured, PaymentCapturedV1StatusFlagged, PaymentCapturedV1StatusHeld, PaymentCapturedV1StatusRefunded}
+
+// DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
+// returned as a *rules.SyntaxError; wrong types, missing required properties
+// and unknown properties (where not allowed) are appended to v.
 func (x *PaymentCapturedV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
-	if err := json.Unmarshal(data, x); err != nil {
-		return &rules.SyntaxError{Msg: err.Error()}
+	var l rules.Lexer
+	l.Reset(data)
+	x.decodeJSON(&l, nil, v)
+	if err := l.Finish(); err != nil {
+		return err
 	}
+	x.normalize()
 	return nil
 }
+func (x *PaymentCapturedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	if !l.BeginObject(p, v) {
+		return
+	}
+	var seen [1]uint64
+	for l.NextKey() {
+		switch string(l.Key()) {
+		case "paymentId":
+			seen[0] |= (1 << 0)
+			fp := p.Key("paymentId")
+			l.ReadString(&x.PaymentId, &fp, v)
+		case "orderId":
+			seen[0] |= (1 << 1)
+			fp := p.Key("orderId")
+			l.ReadString(&x.OrderId, &fp, v)
+		case "amount":
+			seen[0] |= (1 << 2)
+			fp := p.Key("amount")
+			l.ReadFloat(&x.Amount, &fp, v)
+		case "currency":
+			seen[0] |= (1 << 3)
+			fp := p.Key("currency")
+			l.ReadEnum(&x.Currency, paymentCapturedV1CurrencyValues, &fp, v)
+		case "method":
+			seen[0] |= (1 << 4)
+			fp := p.Key("method")
+			l.ReadEnum(&x.Method, paymentCapturedV1MethodValues, &fp, v)
+		case "card":
+			fp := p.Key("card")
+			x.Card.decodeJSON(l, &fp, v)
+		case "attempts":
+			fp := p.Key("attempts")
+			l.ReadInt(&x.Attempts, &fp, v)
+		case "status":
+			fp := p.Key("status")
+			l.ReadEnum(&x.Status, paymentCapturedV1StatusValues, &fp, v)
+		case "fraudScore":
+			fp := p.Key("fraudScore")
+			l.ReadFloat(&x.FraudScore, &fp, v)
+		case "flags":
+			fp := p.Key("flags")
+			if l.BeginArray(&fp, v) {
+				s0 := x.Flags
+				i0 := 0
+				for ; l.NextItem(); i0++ {
+					if i0 == len(s0) {
+						if i0 < cap(s0) {
+							s0 = s0[:i0+1]
+						} else {
+							s0 = append(s0, "")
+						}
+					}
+					ip0 := fp.Index(i0)
+					l.ReadString(&s0[i0], &ip0, v)
+				}
+				if i0 == 0 {
+					s0 = []string{}
+				}
+				x.Flags = s0[:i0]
+			}
+		case "capturedAt":
+			fp := p.Key("capturedAt")
+			l.ReadString(&x.CapturedAt, &fp, v)
+		default:
+			l.UnknownKey(p, v)
+		}
+	}
+	if l.Err() != nil {
+		return
+	}
+	if seen[0]&(1<<0) == 0 {
+		v.AddKey(p, "paymentId", "is required")
+	}
+	if seen[0]&(1<<1) == 0 {
+		v.AddKey(p, "orderId", "is required")
+	}
+	if seen[0]&(1<<2) == 0 {
+		v.AddKey(p, "amount", "is required")
+	}
+	if seen[0]&(1<<3) == 0 {
+		v.AddKey(p, "currency", "is required")
+	}
+	if seen[0]&(1<<4) == 0 {
+		v.AddKey(p, "method", "is required")
+	}
+}
+func (x *PaymentCapturedV1) normalize() {
+	if len(x.Flags) == 0 && cap(x.Flags) > 0 {
+		x.Flags = nil
+	}
+}
+func (x *PaymentCapturedV1Card) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	if !l.BeginObject(p, v) {
+		return
+	}
+	for l.NextKey() {
+		switch string(l.Key()) {
+		case "brand":
+			fp := p.Key("brand")
+			l.ReadEnum(&x.Brand, paymentCapturedV1CardBrandValues, &fp, v)
+		case "last4":
+			fp := p.Key("last4")
+			l.ReadString(&x.Last4, &fp, v)
+		case "country":
+			fp := p.Key("country")
+			l.ReadString(&x.Country, &fp, v)
+		default:
+			x.decodeFold(l, p, v)
+		}
+	}
+}
+func (x *PaymentCapturedV1Card) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
+	switch k := l.Key(); {
+	case bytes.EqualFold(k, []byte("brand")):
+		fp := p.Key("brand")
+		l.ReadEnum(&x.Brand, paymentCapturedV1CardBrandValues, &fp, v)
+	case bytes.EqualFold(k, []byte("last4")):
+		fp := p.Key("last4")
+		l.ReadString(&x.Last4, &fp, v)
+	case bytes.EqualFold(k, []byte("country")):
+		fp := p.Key("country")
+		l.ReadString(&x.Country, &fp, v)
+	default:
+		l.Skip()
+	}
+}
+func (x *PaymentCapturedV1) isZero() bool {
+	return x.PaymentId == "" && x.OrderId == "" && x.Amount == 0 && x.Currency == "" && x.Method == "" && x.Card.isZero() && x.Attempts == 0 && x.Status == "" && x.FraudScore == 0 && x.Flags == nil && x.CapturedAt == ""
+}
+
+// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
 func (x *PaymentCapturedV1) AppendJSON(dst []byte) []byte {
-	b, _ := json.Marshal(x)
-	return append(dst, b...)
+	dst = append(dst, "{\"paymentId\":"...)
+	dst = rules.AppendString(dst, x.PaymentId)
+	dst = append(dst, ",\"orderId\":"...)
+	dst = rules.AppendString(dst, x.OrderId)
+	dst = append(dst, ",\"amount\":"...)
+	dst = rules.AppendFloat(dst, x.Amount)
+	dst = append(dst, ",\"currency\":"...)
+	dst = rules.AppendString(dst, x.Currency)
+	dst = append(dst, ",\"method\":"...)
+	dst = rules.AppendString(dst, x.Method)
+	if !x.Card.isZero() {
+		dst = append(dst, ",\"card\":"...)
+		dst = x.Card.AppendJSON(dst)
+	}
+	if x.Attempts != 0 {
+		dst = append(dst, ",\"attempts\":"...)
+		dst = rules.AppendInt(dst, x.Attempts)
+	}
+	if x.Status != "" {
+		dst = append(dst, ",\"status\":"...)
+		dst = rules.AppendString(dst, x.Status)
+	}
+	if x.FraudScore != 0 {
+		dst = append(dst, ",\"fraudScore\":"...)
+		dst = rules.AppendFloat(dst, x.FraudScore)
+	}
+	if x.Flags != nil {
+		dst = append(dst, ",\"flags\":"...)
+		dst = append(dst, '[')
+		for i0 := range x.Flags {
+			if i0 > 0 {
+				dst = append(dst, ',')
+			}
+			dst = rules.AppendString(dst, x.Flags[i0])
+		}
+		dst = append(dst, ']')
+	}
+	if x.CapturedAt != "" {
+		dst = append(dst, ",\"capturedAt\":"...)
+		dst = rules.AppendString(dst, x.CapturedAt)
+	}
+	return append(dst, "}"...)
+}
+func (x *PaymentCapturedV1Card) isZero() bool {
+	return x.Brand == "" && x.Last4 == "" && x.Country == ""
+}
+
+// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+func (x *PaymentCapturedV1Card) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	start := len(dst)
+	if x.Brand != "" {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\"brand\":"...)
+		dst = rules.AppendString(dst, x.Brand)
+	}
+	if x.Last4 != "" {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\"last4\":"...)
+		dst = rules.AppendString(dst, x.Last4)
+	}
+	if x.Country != "" {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, "\"country\":"...)
+		dst = rules.AppendString(dst, x.Country)
+	}
+	return append(dst, "}"...)
 }

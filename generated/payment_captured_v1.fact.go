@@ -69,7 +69,7 @@ type PaymentCapturedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *PaymentCapturedV1) Reset() {
-	k9 := x.Flags[:0]
+	k9 := rules.KeepCap(x.Flags)
 	clear(k9[:cap(k9)])
 	*x = PaymentCapturedV1{Flags: k9}
 }

@@ -3,8 +3,106 @@
 
 package generated
 
-import "github.com/eventrunner/eventrunner/runtime/rules"
+import (
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
 
 const _ = rules.GeneratedVersion1
 
-func (x *PaymentCapturedV1) Validate(v *rules.Violations) {}
+var paymentCapturedV1CardLast4Pattern = regexp.MustCompile("^[0-9]{4}$")
+var paymentCapturedV1CardCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+
+// Validate appends the value violations of x (bounds, lengths, patterns, enums,
+// formats) to v. Optional fields holding their zero value count as absent.
+func (x *PaymentCapturedV1) Validate(v *rules.Violations) {
+	x.validate(nil, v)
+}
+func (x *PaymentCapturedV1) validate(p *rules.JSONPath, v *rules.Violations) {
+	if n := utf8.RuneCountInString(x.PaymentId); n < 8 {
+		v.AddKey(p, "paymentId", "length must be >= 8, got "+strconv.Itoa(n))
+	} else if n > 64 {
+		v.AddKey(p, "paymentId", "length must be <= 64, got "+strconv.Itoa(n))
+	}
+	if !rules.IsUUID(x.OrderId) {
+		v.AddKey(p, "orderId", "must be a UUID, got "+rules.QuoteValue(x.OrderId))
+	}
+	if x.Amount < 0.0 {
+		v.AddKey(p, "amount", "must be >= 0, got "+rules.FormatFloat(x.Amount))
+	}
+	switch x.Currency {
+	case PaymentCapturedV1CurrencyEUR, PaymentCapturedV1CurrencyUSD, PaymentCapturedV1CurrencyGBP:
+	default:
+		v.AddKey(p, "currency", "must be one of \"EUR\", \"USD\", \"GBP\", got "+rules.QuoteValue(x.Currency))
+	}
+	switch x.Method {
+	case PaymentCapturedV1MethodCard, PaymentCapturedV1MethodBankTransfer, PaymentCapturedV1MethodWallet:
+	default:
+		v.AddKey(p, "method", "must be one of \"card\", \"bank_transfer\", \"wallet\", got "+rules.QuoteValue(x.Method))
+	}
+	if !x.Card.isZero() {
+		{
+			fp0 := p.Key("card")
+			x.Card.validate(&fp0, v)
+		}
+	}
+	if x.Attempts != 0 {
+		if x.Attempts < 1 {
+			v.AddKey(p, "attempts", "must be >= 1, got "+rules.FormatInt(x.Attempts))
+		}
+		if x.Attempts > 10 {
+			v.AddKey(p, "attempts", "must be <= 10, got "+rules.FormatInt(x.Attempts))
+		}
+	}
+	if x.Status != "" {
+		switch x.Status {
+		case PaymentCapturedV1StatusCaptured, PaymentCapturedV1StatusFlagged, PaymentCapturedV1StatusHeld, PaymentCapturedV1StatusRefunded:
+		default:
+			v.AddKey(p, "status", "must be one of \"captured\", \"flagged\", \"held\", \"refunded\", got "+rules.QuoteValue(x.Status))
+		}
+	}
+	if x.FraudScore != 0 {
+		if x.FraudScore < 0.0 {
+			v.AddKey(p, "fraudScore", "must be >= 0, got "+rules.FormatFloat(x.FraudScore))
+		}
+		if x.FraudScore > 100.0 {
+			v.AddKey(p, "fraudScore", "must be <= 100, got "+rules.FormatFloat(x.FraudScore))
+		}
+	}
+	if x.Flags != nil {
+		{
+			fp0 := p.Key("flags")
+			for i0 := range x.Flags {
+				if n := utf8.RuneCountInString(x.Flags[i0]); n > 40 {
+					v.AddIndex(&fp0, i0, "length must be <= 40, got "+strconv.Itoa(n))
+				}
+			}
+		}
+	}
+	if x.CapturedAt != "" {
+		if !rules.IsDateTime(x.CapturedAt) {
+			v.AddKey(p, "capturedAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.CapturedAt))
+		}
+	}
+}
+func (x *PaymentCapturedV1Card) validate(p *rules.JSONPath, v *rules.Violations) {
+	if x.Brand != "" {
+		switch x.Brand {
+		case PaymentCapturedV1CardBrandVisa, PaymentCapturedV1CardBrandMastercard, PaymentCapturedV1CardBrandAmex:
+		default:
+			v.AddKey(p, "brand", "must be one of \"visa\", \"mastercard\", \"amex\", got "+rules.QuoteValue(x.Brand))
+		}
+	}
+	if x.Last4 != "" {
+		if !paymentCapturedV1CardLast4Pattern.MatchString(x.Last4) {
+			v.AddKey(p, "last4", "must match pattern \"^[0-9]{4}$\", got "+rules.QuoteValue(x.Last4))
+		}
+	}
+	if x.Country != "" {
+		if !paymentCapturedV1CardCountryPattern.MatchString(x.Country) {
+			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
+		}
+	}
+}

@@ -77,7 +77,7 @@ type PaymentCapturedV2 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *PaymentCapturedV2) Reset() {
-	k9 := x.Flags[:0]
+	k9 := rules.KeepCap(x.Flags)
 	clear(k9[:cap(k9)])
 	*x = PaymentCapturedV2{Flags: k9}
 }

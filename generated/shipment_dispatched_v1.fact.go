@@ -57,7 +57,7 @@ type ShipmentDispatchedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *ShipmentDispatchedV1) Reset() {
-	k5 := x.Parcels[:0]
+	k5 := rules.KeepCap(x.Parcels)
 	clear(k5[:cap(k5)])
 	*x = ShipmentDispatchedV1{Parcels: k5}
 }

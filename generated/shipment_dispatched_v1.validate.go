@@ -3,8 +3,119 @@
 
 package generated
 
-import "github.com/eventrunner/eventrunner/runtime/rules"
+import (
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
 
 const _ = rules.GeneratedVersion1
 
-func (x *ShipmentDispatchedV1) Validate(v *rules.Violations) {}
+var shipmentDispatchedV1DestinationCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+
+// Validate appends the value violations of x (bounds, lengths, patterns, enums,
+// formats) to v. Optional fields holding their zero value count as absent.
+func (x *ShipmentDispatchedV1) Validate(v *rules.Violations) {
+	x.validate(nil, v)
+}
+func (x *ShipmentDispatchedV1) validate(p *rules.JSONPath, v *rules.Violations) {
+	if !rules.IsUUID(x.ShipmentId) {
+		v.AddKey(p, "shipmentId", "must be a UUID, got "+rules.QuoteValue(x.ShipmentId))
+	}
+	if !rules.IsUUID(x.OrderId) {
+		v.AddKey(p, "orderId", "must be a UUID, got "+rules.QuoteValue(x.OrderId))
+	}
+	switch x.Carrier {
+	case ShipmentDispatchedV1CarrierDhl, ShipmentDispatchedV1CarrierUps, ShipmentDispatchedV1CarrierFedex, ShipmentDispatchedV1CarrierPostnl, ShipmentDispatchedV1CarrierLocal:
+	default:
+		v.AddKey(p, "carrier", "must be one of \"dhl\", \"ups\", \"fedex\", \"postnl\", \"local\", got "+rules.QuoteValue(x.Carrier))
+	}
+	{
+		fp0 := p.Key("destination")
+		x.Destination.validate(&fp0, v)
+	}
+	if n := len(x.Parcels); n < 1 {
+		v.AddKey(p, "parcels", "item count must be >= 1, got "+strconv.Itoa(n))
+	}
+	{
+		fp0 := p.Key("parcels")
+		for i0 := range x.Parcels {
+			{
+				ip1 := fp0.Index(i0)
+				x.Parcels[i0].validate(&ip1, v)
+			}
+		}
+	}
+	if x.TotalWeightKg != 0 {
+		if x.TotalWeightKg < 0.0 {
+			v.AddKey(p, "totalWeightKg", "must be >= 0, got "+rules.FormatFloat(x.TotalWeightKg))
+		}
+	}
+	if x.Cost != 0 {
+		if x.Cost < 0.0 {
+			v.AddKey(p, "cost", "must be >= 0, got "+rules.FormatFloat(x.Cost))
+		}
+	}
+	if x.ServiceLevel != "" {
+		switch x.ServiceLevel {
+		case ShipmentDispatchedV1ServiceLevelEconomy, ShipmentDispatchedV1ServiceLevelStandard, ShipmentDispatchedV1ServiceLevelPriority:
+		default:
+			v.AddKey(p, "serviceLevel", "must be one of \"economy\", \"standard\", \"priority\", got "+rules.QuoteValue(x.ServiceLevel))
+		}
+	}
+	if x.Eta != "" {
+		if !rules.IsDateTime(x.Eta) {
+			v.AddKey(p, "eta", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.Eta))
+		}
+	}
+	if x.TrackingUrl != "" {
+		if !rules.IsURI(x.TrackingUrl) {
+			v.AddKey(p, "trackingUrl", "must be an absolute URI, got "+rules.QuoteValue(x.TrackingUrl))
+		}
+	}
+}
+func (x *ShipmentDispatchedV1Destination) validate(p *rules.JSONPath, v *rules.Violations) {
+	if !shipmentDispatchedV1DestinationCountryPattern.MatchString(x.Country) {
+		v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
+	}
+	if x.PostalCode != "" {
+		if n := utf8.RuneCountInString(x.PostalCode); n > 16 {
+			v.AddKey(p, "postalCode", "length must be <= 16, got "+strconv.Itoa(n))
+		}
+	}
+}
+func (x *ShipmentDispatchedV1Parcel) validate(p *rules.JSONPath, v *rules.Violations) {
+	if n := utf8.RuneCountInString(x.Id); n < 1 {
+		v.AddKey(p, "id", "length must be >= 1, got "+strconv.Itoa(n))
+	}
+	if x.WeightKg < 0.0 {
+		v.AddKey(p, "weightKg", "must be >= 0, got "+rules.FormatFloat(x.WeightKg))
+	}
+	if x.WeightKg > 1000.0 {
+		v.AddKey(p, "weightKg", "must be <= 1000, got "+rules.FormatFloat(x.WeightKg))
+	}
+	if !x.Dimensions.isZero() {
+		{
+			fp0 := p.Key("dimensions")
+			x.Dimensions.validate(&fp0, v)
+		}
+	}
+}
+func (x *ShipmentDispatchedV1ParcelDimensions) validate(p *rules.JSONPath, v *rules.Violations) {
+	if x.LengthCm != 0 {
+		if x.LengthCm < 0 {
+			v.AddKey(p, "lengthCm", "must be >= 0, got "+rules.FormatInt(x.LengthCm))
+		}
+	}
+	if x.WidthCm != 0 {
+		if x.WidthCm < 0 {
+			v.AddKey(p, "widthCm", "must be >= 0, got "+rules.FormatInt(x.WidthCm))
+		}
+	}
+	if x.HeightCm != 0 {
+		if x.HeightCm < 0 {
+			v.AddKey(p, "heightCm", "must be >= 0, got "+rules.FormatInt(x.HeightCm))
+		}
+	}
+}

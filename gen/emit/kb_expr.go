@@ -72,30 +72,18 @@ func (g *kbGen) expr(e *ir.Expr, min int) jen.Code {
 	case ir.OpToString:
 		return g.toString(e.X)
 	case ir.OpFalse:
-		if !mayPanic(e.X) && !mayPanic(e.Y) {
-			return jen.False()
-		}
 		// grule evaluates both sides (which may fail) and yields false
 		return jen.Qual(RulesPkg, "False").Call(g.expr(e.X, 0), g.expr(e.Y, 0))
 	case ir.OpCall:
-		return g.function(e)
+		c := g.function(e)
+		if min > 3 && (e.Func == ir.FnIsNil || e.Func == ir.FnIsZero) {
+			return jen.Parens(c) // rendered as a comparison
+		}
+		return c
 	case ir.OpMethod:
 		return g.method(e)
 	}
 	panic(fmt.Sprintf("emit: unexpected expression op %d", e.Op))
-}
-
-// mayPanic reports whether evaluating e can fail at run time.
-func mayPanic(e *ir.Expr) bool {
-	found := false
-	e.Walk(func(x *ir.Expr) {
-		switch {
-		case x.Op == ir.OpIndex, x.Op == ir.OpMod && x.Y.Op != ir.OpConst,
-			x.Op == ir.OpMethod && (x.Func == ir.MStrRepeat || x.Func == ir.MStrMatchString && x.Args[0].Op != ir.OpConst):
-			found = true
-		}
-	})
-	return found
 }
 
 func isZeroConst(e *ir.Expr) bool {
@@ -200,33 +188,14 @@ func (g *kbGen) function(e *ir.Expr) jen.Code {
 	case ir.FnContainsStr:
 		return jen.Qual("slices", "Contains").Call(args...)
 	case ir.FnIsNil:
-		a := e.Args[0]
-		switch a.Type.Kind {
-		case ir.TSlice:
-			return jen.Add(args[0]).Op("==").Nil()
-		case ir.TNil:
-			return jen.True()
-		}
-		return g.never(a) // a struct value or a fact pointer is never nil
+		return jen.Add(args[0]).Op("==").Nil() // the checker leaves slices only
 	case ir.FnIsZero:
-		a := e.Args[0]
-		switch a.Type.Kind {
-		case ir.TString:
+		if e.Args[0].Type.Kind == ir.TString {
 			return jen.Add(args[0]).Op("==").Lit("")
-		case ir.TInt, ir.TFloat:
-			return jen.Add(args[0]).Op("==").Lit(0)
 		}
-		return g.never(a) // grule's IsZero is false for bools, structs, slices and facts
+		return jen.Add(args[0]).Op("==").Lit(0) // the checker leaves numbers and strings only
 	}
 	panic(fmt.Sprintf("emit: unexpected function %s", e.Func))
-}
-
-// never is false after evaluating a (which may fail).
-func (g *kbGen) never(a *ir.Expr) jen.Code {
-	if !mayPanic(a) {
-		return jen.False()
-	}
-	return jen.Qual(RulesPkg, "False").Call(g.expr(a, 0), jen.Nil())
 }
 
 // method renders a method of a string, slice or Event.
@@ -264,7 +233,11 @@ func (g *kbGen) method(e *ir.Expr) jen.Code {
 	case ir.MStrTrim:
 		return strs("TrimSpace")
 	case ir.MStrRepeat:
-		return jen.Qual("strings", "Repeat").Call(g.expr(e.X, 0), jen.Int().Call(args[0]))
+		n := jen.Int().Call(args[0])
+		if c, ok := e.Args[0].Const.(float64); ok && e.Args[0].Op == ir.OpConst {
+			n = jen.Lit(int(c)) // Go refuses int(1.5) on a constant; grule truncates
+		}
+		return jen.Qual("strings", "Repeat").Call(g.expr(e.X, 0), n)
 	case ir.MStrIn:
 		return jen.Qual(RulesPkg, "StrIn").Call(append([]jen.Code{g.expr(e.X, 0)}, args...)...)
 	case ir.MStrMatchString:

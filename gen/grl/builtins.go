@@ -212,10 +212,20 @@ func (c *checker) function(name string, args []*ir.Expr, pos diag.Pos) *ir.Expr 
 		switch s.fn {
 		case ir.FnIsNil:
 			switch args[0].Type.Kind {
-			case ir.TSlice, ir.TObject, ir.TEvent, ir.TNil:
+			case ir.TSlice:
+			case ir.TNil:
+				return &ir.Expr{Op: ir.OpConst, Type: ir.BoolType, Const: true, Pos: pos, Text: e.Text}
+			case ir.TObject, ir.TEvent:
+				return c.never(args[0], nil, pos, e.Text) // a struct or a fact pointer is never nil
 			default:
 				c.l.Errorf(pos, "IsNil of a %s", args[0].Type).WithHint("grule panics on IsNil of a value that can not be nil; use IsZero or compare with \"\" or 0")
 				return nil
+			}
+		case ir.FnIsZero:
+			switch args[0].Type.Kind {
+			case ir.TString, ir.TInt, ir.TFloat:
+			default: // grule's IsZero is false for bools, structs, slices and facts
+				return c.never(args[0], nil, pos, e.Text)
 			}
 		case ir.FnContainsStr:
 			if args[0].Type.Elem.Kind != ir.TString {

@@ -160,7 +160,7 @@ func (c *checker) stmtCall(fc grulev3.IFunctionCallContext, text string, pos dia
 		}
 		lit, ok := args[0].Const.(string)
 		if args[0].Op != ir.OpConst || !ok {
-			c.l.Errorf(args[0].Pos, "Retract needs a string literal naming a rule, got %s", args[0].Type).WithHint(`write Retract("RuleName")`)
+			c.l.Errorf(args[0].Pos, "Retract needs a string literal naming a rule, got %s", args[0].Text).WithHint(`write Retract("RuleName")`)
 			return nil, true
 		}
 		idx, found := c.names[lit]

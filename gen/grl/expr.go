@@ -164,7 +164,7 @@ func (c *checker) binary(op ir.Op, l, r *ir.Expr, pos diag.Pos, text string) *ir
 		case lk == ir.TString || lk == ir.TBool:
 			c.l.Warnf(pos, "%s %s %s is always false", l.Type, opText[op], r.Type).
 				WithHint("grule compares a " + l.Type.String() + " only with another " + l.Type.String() + " and yields false (for == and != alike) otherwise")
-			return c.fold(&ir.Expr{Op: ir.OpFalse, Type: ir.BoolType, X: l, Y: r, Pos: pos, Text: text})
+			return c.never(l, r, pos, text)
 		case num:
 			l, r = promote(c, l, r)
 			return mk(ir.BoolType, l, r)
@@ -244,6 +244,31 @@ func (c *checker) toString(e *ir.Expr) *ir.Expr {
 		return e
 	}
 	return c.fold(&ir.Expr{Op: ir.OpToString, Type: ir.StringType, X: e, Pos: e.Pos})
+}
+
+// never is false after evaluating l and r, which only matters when one
+// of them can fail at run time.
+func (c *checker) never(l, r *ir.Expr, pos diag.Pos, text string) *ir.Expr {
+	if !mayPanic(l) && (r == nil || !mayPanic(r)) {
+		return &ir.Expr{Op: ir.OpConst, Type: ir.BoolType, Const: false, Pos: pos, Text: text}
+	}
+	if r == nil {
+		r = &ir.Expr{Op: ir.OpConst, Type: ir.NilType, Pos: pos, Text: "nil"}
+	}
+	return &ir.Expr{Op: ir.OpFalse, Type: ir.BoolType, X: l, Y: r, Pos: pos, Text: text}
+}
+
+// mayPanic reports whether evaluating e can fail at run time.
+func mayPanic(e *ir.Expr) bool {
+	found := false
+	e.Walk(func(x *ir.Expr) {
+		switch {
+		case x.Op == ir.OpIndex, x.Op == ir.OpMod && x.Y.Op != ir.OpConst,
+			x.Op == ir.OpMethod && (x.Func == ir.MStrRepeat || x.Func == ir.MStrMatchString && x.Args[0].Op != ir.OpConst):
+			found = true
+		}
+	})
+	return found
 }
 
 // not types !x. Grule ignores (with a log warning) the negation of a
@@ -426,6 +451,11 @@ func (c *checker) constant(k grulev3.IConstantContext) *ir.Expr {
 // evaluates at run time.
 func (c *checker) fold(e *ir.Expr) *ir.Expr {
 	isK := func(x *ir.Expr) bool { return x != nil && x.Op == ir.OpConst && x.Type.Kind != ir.TNil }
+	if e.Op == ir.OpAnd || e.Op == ir.OpOr {
+		if s := foldLogic(e, isK); s != nil {
+			return s
+		}
+	}
 	if !isK(e.X) || (e.Y != nil && !isK(e.Y)) {
 		return e
 	}
@@ -533,6 +563,29 @@ func (c *checker) fold(e *ir.Expr) *ir.Expr {
 		}
 	}
 	return e
+}
+
+// foldLogic simplifies && and || with one constant operand, keeping every
+// evaluation grule would do (a right operand that may fail stays).
+func foldLogic(e *ir.Expr, isK func(*ir.Expr) bool) *ir.Expr {
+	absorb := e.Op == ir.OpOr // true absorbs ||, false absorbs &&
+	switch {
+	case isK(e.X) && isK(e.Y):
+		return nil
+	case isK(e.X):
+		if e.X.Const.(bool) == absorb {
+			return e.X
+		}
+		return e.Y
+	case isK(e.Y):
+		if e.Y.Const.(bool) != absorb {
+			return e.X
+		}
+		if !mayPanic(e.X) {
+			return e.Y
+		}
+	}
+	return nil
 }
 
 // formatGrule formats a value as grule's string concatenation does.
