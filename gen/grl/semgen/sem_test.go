@@ -85,7 +85,7 @@ func runCompiled(t *testing.T, kb rules.KnowledgeBase, js string) result {
 type firedListener struct{ fired *[]string }
 
 func (l firedListener) EvaluateRuleEntry(context.Context, uint64, *ast.RuleEntry, bool) {}
-func (l firedListener) BeginCycle(context.Context, uint64)                            {}
+func (l firedListener) BeginCycle(context.Context, uint64)                              {}
 func (l firedListener) ExecuteRuleEntry(_ context.Context, _ uint64, e *ast.RuleEntry) {
 	*l.fired = append(*l.fired, e.RuleName)
 }

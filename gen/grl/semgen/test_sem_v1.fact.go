@@ -35,11 +35,11 @@ type TestSemV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *TestSemV1) Reset() {
-	k11 := x.Items[:0]
+	k11 := rules.KeepCap(x.Items)
 	clear(k11[:cap(k11)])
-	k12 := x.Tags[:0]
+	k12 := rules.KeepCap(x.Tags)
 	clear(k12[:cap(k12)])
-	k13 := x.Counts[:0]
+	k13 := rules.KeepCap(x.Counts)
 	*x = TestSemV1{
 		Counts: k13,
 		Items:  k11,
