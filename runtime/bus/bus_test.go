@@ -1,0 +1,309 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestEnsureStreamsIdempotent(t *testing.T) {
+	env := bustest.Start(t) // created once here
+	ctx := ctxT(t)
+	for i := 0; i < 2; i++ {
+		if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{}); err != nil {
+			t.Fatalf("EnsureStreams again (%d): %v", i, err)
+		}
+	}
+	want := map[string]struct {
+		subject string
+		ret     jetstream.RetentionPolicy
+	}{
+		bus.StreamRaw:    {"er.raw.>", jetstream.LimitsPolicy},
+		bus.StreamProc:   {"er.proc.>", jetstream.WorkQueuePolicy},
+		bus.StreamTenant: {"er.t.>", jetstream.LimitsPolicy},
+		bus.StreamDLQ:    {"er.dlq.>", jetstream.LimitsPolicy},
+	}
+	for name, w := range want {
+		s, err := env.JS.Stream(ctx, name)
+		if err != nil {
+			t.Fatalf("stream %s: %v", name, err)
+		}
+		cfg := s.CachedInfo().Config
+		if len(cfg.Subjects) != 1 || cfg.Subjects[0] != w.subject || cfg.Retention != w.ret ||
+			cfg.Storage != jetstream.FileStorage || cfg.Duplicates != 2*time.Minute {
+			t.Errorf("stream %s: subjects %v retention %v storage %v duplicates %v", name, cfg.Subjects, cfg.Retention, cfg.Storage, cfg.Duplicates)
+		}
+	}
+	// An update in place (a new age limit) is applied.
+	if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{TenantMaxAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := env.JS.Stream(ctx, bus.StreamTenant)
+	if got := s.CachedInfo().Config.MaxAge; got != time.Hour {
+		t.Errorf("ER_TENANT MaxAge after update = %v, want 1h", got)
+	}
+}
+
+func TestEnsureStreamsRefusesIncompatible(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	if err := env.JS.DeleteStream(ctx, bus.StreamProc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.JS.CreateStream(ctx, jetstream.StreamConfig{Name: bus.StreamProc, Subjects: []string{"er.proc.>"}, Retention: jetstream.InterestPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{})
+	if err == nil || !strings.Contains(err.Error(), "ER_PROC") {
+		t.Fatalf("EnsureStreams over an ER_PROC with another retention = %v, want an error naming ER_PROC", err)
+	}
+}
+
+func TestDedupByMsgID(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
+	msg := func() *nats.Msg {
+		m := nats.NewMsg("er.proc.acme.com.acme.order.created")
+		m.Header.Set(bus.HeaderMsgID, bus.MsgID("acme", "/shop", "1"))
+		m.Data = []byte(`{}`)
+		return m
+	}
+	ack1, err := pub.Publish(ctx, msg())
+	if err != nil || ack1.Duplicate {
+		t.Fatalf("first publish: %+v, %v", ack1, err)
+	}
+	ack2, err := pub.Publish(ctx, msg())
+	if err != nil || !ack2.Duplicate || ack2.Sequence != ack1.Sequence {
+		t.Fatalf("second publish: %+v, %v; want a duplicate of seq %d", ack2, err, ack1.Sequence)
+	}
+	// A batch repeating the id is deduplicated too.
+	batch := []*nats.Msg{msg(), msg(), msg()}
+	if err := pub.PublishBatch(ctx, batch, make([]error, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if n := env.Count(t, bus.StreamProc, ""); n != 1 {
+		t.Fatalf("ER_PROC holds %d messages, want 1", n)
+	}
+}
+
+func TestPublishBatch(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	// A tiny pending limit forces the stall path on every batch.
+	nc, _ := env.Connect(t)
+	js, err := bus.NewJetStream(nc, jetstream.WithPublishAsyncMaxPending(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := bus.NewPublisher(js, bus.PublisherOptions{StallWait: 20 * time.Millisecond})
+	const n = 2000
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		msgs[i] = nats.NewMsg(fmt.Sprintf("er.t.acme.type%d", i%7))
+		msgs[i].Header.Set(bus.HeaderMsgID, fmt.Sprintf("m%d", i))
+		msgs[i].Data = make([]byte, 1024)
+	}
+	errs := make([]error, n)
+	if err := pub.PublishBatch(ctx, msgs, errs); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Count(t, bus.StreamTenant, ""); got != n {
+		t.Fatalf("ER_TENANT holds %d, want %d", got, n)
+	}
+
+	// A subject no stream listens on fails per message, after the retries.
+	bad := []*nats.Msg{nats.NewMsg("er.t.acme.ok"), nats.NewMsg("nowhere.x"), nats.NewMsg("er.t.acme.ok2")}
+	pub = bus.NewPublisher(env.JS, bus.PublisherOptions{Attempts: 2, RetryWait: time.Millisecond})
+	errs = make([]error, len(bad))
+	err = pub.PublishBatch(ctx, bad, errs)
+	if err == nil || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("PublishBatch with a subject without stream: %v, per message %v", err, errs)
+	}
+	if !errors.Is(errs[1], jetstream.ErrNoStreamResponse) && !errors.Is(errs[1], nats.ErrNoResponders) {
+		t.Errorf("error for the unrouted message = %v, want no stream response", errs[1])
+	}
+	if err := pub.PublishBatch(ctx, bad, nil); err == nil {
+		t.Error("PublishBatch accepted an errs slice of the wrong length")
+	}
+}
+
+func TestConsumeBatches(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
+	const n = 1500
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		msgs[i] = nats.NewMsg("er.proc.acme.t")
+		msgs[i].Data = fmt.Appendf(nil, "%d", i)
+	}
+	if err := pub.PublishBatch(ctx, msgs, make([]error, n)); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, bus.StreamProc, jetstream.ConsumerConfig{
+		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var groups, maxGroup atomic.Int64
+	handle := func(_ context.Context, batch []jetstream.Msg) {
+		groups.Add(1)
+		if int64(len(batch)) > maxGroup.Load() {
+			maxGroup.Store(int64(len(batch)))
+		}
+		mu.Lock()
+		for _, m := range batch {
+			seen[string(m.Data())]++
+			_ = m.Ack()
+		}
+		total := len(seen)
+		mu.Unlock()
+		if total == n {
+			stop()
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := bus.ConsumeBatches(runCtx, cons, bus.BatchOptions{Batch: 100, MaxWait: 200 * time.Millisecond}, handle)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("ConsumeBatches = %v, want context.Canceled", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Fatalf("handled %d distinct messages, want %d", len(seen), n)
+	}
+	if maxGroup.Load() > 100 {
+		t.Errorf("a group of %d messages exceeds Batch 100", maxGroup.Load())
+	}
+	t.Logf("%d messages in %d groups (largest %d)", n, groups.Load(), maxGroup.Load())
+	// Acked messages leave the work queue.
+	deadline := time.Now().Add(5 * time.Second)
+	for env.Count(t, bus.StreamProc, "") != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if left := env.Count(t, bus.StreamProc, ""); left != 0 {
+		t.Errorf("ER_PROC still holds %d acked messages", left)
+	}
+}
+
+// A stop while messages are being handled waits for the handler and lets it
+// settle the group.
+func TestConsumeBatchesStopFinishesGroup(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	for i := 0; i < 10; i++ {
+		if _, err := env.JS.Publish(ctx, "er.proc.acme.t", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, bus.StreamProc, jetstream.ConsumerConfig{Durable: "stop", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var acked atomic.Int64
+	done := make(chan error)
+	go func() {
+		done <- bus.ConsumeBatches(runCtx, cons, bus.BatchOptions{Batch: 10}, func(hctx context.Context, batch []jetstream.Msg) {
+			stop() // stop arrives mid-group
+			time.Sleep(50 * time.Millisecond)
+			if hctx.Err() != nil {
+				t.Error("the handler's context was cancelled by the stop")
+			}
+			for _, m := range batch {
+				if m.DoubleAck(hctx) == nil {
+					acked.Add(1)
+				}
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ConsumeBatches did not return after the stop")
+	}
+	if acked.Load() == 0 {
+		t.Fatal("no message of the in-flight group was acked")
+	}
+	if left := env.Count(t, bus.StreamProc, ""); left != uint64(10-acked.Load()) {
+		t.Errorf("ER_PROC holds %d, want %d", left, 10-acked.Load())
+	}
+}
+
+func TestEmbeddedRestartKeepsMessages(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := bus.StartEmbedded(bus.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := srv.Connect() // in-process connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := bus.NewJetStream(nc)
+	ctx := ctxT(t)
+	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "er.raw.acme", []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	srv.Shutdown()
+
+	srv, err = bus.StartEmbedded(bus.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err = bus.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ = bus.NewJetStream(nc)
+	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, bus.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Info(ctx); info.State.Msgs != 1 {
+		t.Fatalf("after restart ER_RAW holds %d messages, want 1", info.State.Msgs)
+	}
+}
+
+func TestStartEmbeddedNeedsDataDir(t *testing.T) {
+	if _, err := bus.StartEmbedded(bus.Options{}); err == nil {
+		t.Fatal("StartEmbedded without DataDir succeeded")
+	}
+}
+

@@ -1,0 +1,120 @@
+// Package bustest starts a real embedded nats-server with JetStream for
+// tests of the runtime packages: a random port, a t.TempDir() store and the
+// eventrunner streams, all torn down by t.Cleanup. Only _test files import
+// it.
+package bustest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+)
+
+// Env is a running server with a client connection and the streams.
+type Env struct {
+	Server *bus.Server
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	Dir    string
+}
+
+// Start starts a server over TCP on a random loopback port, connects to it
+// and ensures the streams. The TCP client (rather than the in-process one)
+// exercises what a separate engine process would see.
+func Start(tb testing.TB) *Env {
+	tb.Helper()
+	dir := tb.TempDir()
+	srv, err := bus.StartEmbedded(bus.Options{DataDir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env := &Env{Server: srv, Dir: dir}
+	tb.Cleanup(srv.Shutdown)
+	env.Conn, env.JS = env.Connect(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{}); err != nil {
+		tb.Fatal(err)
+	}
+	return env
+}
+
+// Connect opens another client connection, closed by t.Cleanup before the
+// server shuts down.
+func (e *Env) Connect(tb testing.TB) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := bus.Connect(e.Server.ClientURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := bus.NewJetStream(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc, js
+}
+
+// Count returns the number of messages a stream holds (optionally only
+// those on subject).
+func (e *Env) Count(tb testing.TB, stream, subject string) uint64 {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := e.JS.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if subject == "" {
+		info, err := s.Info(ctx)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var n uint64
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n
+}
+
+// Messages reads every message of a stream (optionally filtered by
+// subject) with an ephemeral ordered consumer, waiting until want messages
+// have been read or the timeout passes.
+func (e *Env) Messages(tb testing.TB, stream, subject string, want int, timeout time.Duration) []jetstream.Msg {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cfg := jetstream.OrderedConsumerConfig{}
+	if subject != "" {
+		cfg.FilterSubjects = []string{subject}
+	}
+	c, err := e.JS.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for len(out) < want {
+		mb, err := c.Fetch(want-len(out), jetstream.FetchContext(ctx))
+		if err != nil {
+			break
+		}
+		for m := range mb.Messages() {
+			out = append(out, m)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return out
+}
