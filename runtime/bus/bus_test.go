@@ -306,4 +306,3 @@ func TestStartEmbeddedNeedsDataDir(t *testing.T) {
 		t.Fatal("StartEmbedded without DataDir succeeded")
 	}
 }
-
