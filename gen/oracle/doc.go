@@ -9,4 +9,11 @@
 //     fails when a rule never fires, since the run would not exercise it.
 //     ORACLE_N sets the facts per knowledge base (default 10000),
 //     ORACLE_SEED the seed, ORACLE_FACT one fact to replay.
+//   - The quirk tests pin grule's surprising semantics (float division,
+//     int64 wrap, MaxCycle, Complete, Retract, operator precedence,
+//     truncation, concatenation, errors in when, memoised calls) on small
+//     knowledge bases under testdata/quirks, compiled into the quirkgen
+//     package by the directive below.
 package oracle
+
+//go:generate go run ../cmd/eventgen -root testdata/quirks -out ../../quirkgen
