@@ -370,7 +370,7 @@ func shipmentsWhenHeavyFreight(f *ShipmentDispatchedV1, ev *rules.Event) (ok boo
 //	        Retract("HeavyFreight");
 //	}
 func shipmentsThenHeavyFreight(f *ShipmentDispatchedV1, ev *rules.Event, s *shipmentsState) (err error) {
-	f.Cost = f.Cost + (f.TotalWeightKg-30.0)*1.5
+	f.Cost = f.Cost + float64((f.TotalWeightKg-30.0)*1.5)
 	ev.Tag("heavy")
 	s.retracted[4] = true // Retract("HeavyFreight")
 	return nil

@@ -45,8 +45,12 @@ func (g *kbGen) expr(e *ir.Expr, min int) jen.Code {
 			// Go refuses a constant zero divisor; grule yields ±Inf or NaN.
 			return jen.Qual(RulesPkg, "FloatDiv").Call(g.expr(e.X, 0), g.expr(e.Y, 0))
 		}
+		left := g.expr(e.X, p)
 		right = g.expr(e.Y, p+1) // left-associative: an equal right operand needs parentheses
-		c := jen.Add(g.expr(e.X, p)).Op(op).Add(right)
+		if e.Op == ir.OpAdd || e.Op == ir.OpSub {
+			left, right = g.noFMA(e.X, left), g.noFMA(e.Y, right)
+		}
+		c := jen.Add(left).Op(op).Add(right)
 		if p < min {
 			return jen.Parens(c)
 		}
@@ -84,6 +88,17 @@ func (g *kbGen) expr(e *ir.Expr, min int) jen.Code {
 		return g.method(e)
 	}
 	panic(fmt.Sprintf("emit: unexpected expression op %d", e.Op))
+}
+
+// noFMA wraps a float64 product that feeds + or - in an explicit
+// conversion: Go may fuse x*y+z into one FMA instruction on some
+// architectures (arm64, ppc64le, s390x), which rounds differently from
+// grule's separate reflect operations; a conversion forbids the fusion.
+func (g *kbGen) noFMA(e *ir.Expr, c jen.Code) jen.Code {
+	if e.Type.Kind == ir.TFloat && e.Op == ir.OpMul {
+		return jen.Float64().Call(g.expr(e, 0))
+	}
+	return c
 }
 
 func isZeroConst(e *ir.Expr) bool {

@@ -40,6 +40,7 @@ func (x *TestSemV1) Reset() {
 	k12 := rules.KeepCap(x.Tags)
 	clear(k12[:cap(k12)])
 	k13 := rules.KeepCap(x.Counts)
+	clear(k13[:cap(k13)])
 	*x = TestSemV1{
 		Counts: k13,
 		Items:  k11,
