@@ -19,18 +19,23 @@ type iotKB struct{}
 func (iotKB) Name() string {
 	return "iot"
 }
+
 func (iotKB) Version() string {
 	return "1.0.0"
 }
+
 func (iotKB) On() []string {
 	return []string{"com.acme.iot.reading"}
 }
+
 func (iotKB) FactName() string {
 	return "Reading"
 }
+
 func (iotKB) SchemaID() string {
 	return "com.acme.iot.reading/v1"
 }
+
 func (iotKB) MaxCycles() int {
 	return 100
 }

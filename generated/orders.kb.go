@@ -19,18 +19,23 @@ type ordersKB struct{}
 func (ordersKB) Name() string {
 	return "orders"
 }
+
 func (ordersKB) Version() string {
 	return "1.0.0"
 }
+
 func (ordersKB) On() []string {
 	return []string{"com.acme.order.created"}
 }
+
 func (ordersKB) FactName() string {
 	return "Order"
 }
+
 func (ordersKB) SchemaID() string {
 	return "com.acme.order.created/v1"
 }
+
 func (ordersKB) MaxCycles() int {
 	return 100
 }

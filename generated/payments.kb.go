@@ -20,18 +20,23 @@ type paymentsKB struct{}
 func (paymentsKB) Name() string {
 	return "payments"
 }
+
 func (paymentsKB) Version() string {
 	return "1.0.0"
 }
+
 func (paymentsKB) On() []string {
 	return []string{"com.acme.payment.captured"}
 }
+
 func (paymentsKB) FactName() string {
 	return "Payment"
 }
+
 func (paymentsKB) SchemaID() string {
 	return "com.acme.payment.captured/v2"
 }
+
 func (paymentsKB) MaxCycles() int {
 	return 100
 }

@@ -19,18 +19,23 @@ type shipmentsKB struct{}
 func (shipmentsKB) Name() string {
 	return "shipments"
 }
+
 func (shipmentsKB) Version() string {
 	return "1.0.0"
 }
+
 func (shipmentsKB) On() []string {
 	return []string{"com.acme.shipment.dispatched"}
 }
+
 func (shipmentsKB) FactName() string {
 	return "Shipment"
 }
+
 func (shipmentsKB) SchemaID() string {
 	return "com.acme.shipment.dispatched/v1"
 }
+
 func (shipmentsKB) MaxCycles() int {
 	return 100
 }

@@ -80,15 +80,21 @@ func (g *kbGen) genHeader(f *jen.File) {
 	method := func(name string, ret jen.Code, val jen.Code) {
 		f.Func().Params(jen.Id(g.typ)).Id(name).Params().Add(ret).Block(jen.Return(val))
 	}
+	f.Line()
 	method("Name", jen.String(), jen.Lit(kb.Name))
+	f.Line()
 	method("Version", jen.String(), jen.Lit(kb.Version))
+	f.Line()
 	on := make([]jen.Code, len(kb.On))
 	for i, t := range kb.On {
 		on[i] = jen.Lit(t)
 	}
 	method("On", jen.Index().String(), jen.Index().String().Values(on...))
+	f.Line()
 	method("FactName", jen.String(), jen.Lit(kb.FactName))
+	f.Line()
 	method("SchemaID", jen.String(), jen.Lit(kb.Schema.ID))
+	f.Line()
 	method("MaxCycles", jen.Int(), jen.Lit(kb.MaxCycles))
 	infos := make([]jen.Code, len(kb.Rules))
 	for i, r := range kb.Rules {
@@ -98,6 +104,7 @@ func (g *kbGen) genHeader(f *jen.File) {
 			jen.Id("Salience"):    jen.Lit(r.Salience),
 		})
 	}
+	f.Line()
 	f.Comment("Rules lists the rules in declaration order.")
 	method("Rules", jen.Index().Qual(RulesPkg, "RuleInfo"), jen.Index().Qual(RulesPkg, "RuleInfo").ValuesFunc(func(gr *jen.Group) {
 		for _, c := range infos {
@@ -105,6 +112,7 @@ func (g *kbGen) genHeader(f *jen.File) {
 		}
 		gr.Line()
 	}))
+	f.Line()
 	f.Comment("Sources are the GRL files the knowledge base was compiled from, so that")
 	f.Comment("the same rules can run through grule, the reference semantics.")
 	method("Sources", jen.Index().Qual(RulesPkg, "Source"), jen.Index().Qual(RulesPkg, "Source").ValuesFunc(func(gr *jen.Group) {

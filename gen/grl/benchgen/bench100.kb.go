@@ -19,18 +19,23 @@ type bench100KB struct{}
 func (bench100KB) Name() string {
 	return "bench100"
 }
+
 func (bench100KB) Version() string {
 	return "1.0.0"
 }
+
 func (bench100KB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (bench100KB) FactName() string {
 	return "F"
 }
+
 func (bench100KB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (bench100KB) MaxCycles() int {
 	return 5000
 }

@@ -19,18 +19,23 @@ type arithKB struct{}
 func (arithKB) Name() string {
 	return "arith"
 }
+
 func (arithKB) Version() string {
 	return "1.0.0"
 }
+
 func (arithKB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (arithKB) FactName() string {
 	return "F"
 }
+
 func (arithKB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (arithKB) MaxCycles() int {
 	return 50
 }

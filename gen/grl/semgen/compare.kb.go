@@ -16,18 +16,23 @@ type compareKB struct{}
 func (compareKB) Name() string {
 	return "compare"
 }
+
 func (compareKB) Version() string {
 	return "1.0.0"
 }
+
 func (compareKB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (compareKB) FactName() string {
 	return "F"
 }
+
 func (compareKB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (compareKB) MaxCycles() int {
 	return 50
 }

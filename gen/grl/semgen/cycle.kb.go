@@ -16,18 +16,23 @@ type cycleKB struct{}
 func (cycleKB) Name() string {
 	return "cycle"
 }
+
 func (cycleKB) Version() string {
 	return "1.0.0"
 }
+
 func (cycleKB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (cycleKB) FactName() string {
 	return "F"
 }
+
 func (cycleKB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (cycleKB) MaxCycles() int {
 	return 5
 }

@@ -22,18 +22,23 @@ type funcsKB struct{}
 func (funcsKB) Name() string {
 	return "funcs"
 }
+
 func (funcsKB) Version() string {
 	return "1.0.0"
 }
+
 func (funcsKB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (funcsKB) FactName() string {
 	return "F"
 }
+
 func (funcsKB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (funcsKB) MaxCycles() int {
 	return 50
 }

@@ -16,18 +16,23 @@ type memoKB struct{}
 func (memoKB) Name() string {
 	return "memo"
 }
+
 func (memoKB) Version() string {
 	return "1.0.0"
 }
+
 func (memoKB) On() []string {
 	return []string{"com.test.sem"}
 }
+
 func (memoKB) FactName() string {
 	return "F"
 }
+
 func (memoKB) SchemaID() string {
 	return "com.test.sem/v1"
 }
+
 func (memoKB) MaxCycles() int {
 	return 10
 }
