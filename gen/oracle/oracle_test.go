@@ -257,6 +257,10 @@ func eventAttrs(ev *rules.Event) string {
 	return fmt.Sprintf("{ID:%s Type:%s Source:%q Subject:%q Time:%s TenantID:%q}", ev.ID, ev.Type, ev.Source, ev.Subject, ev.Time, ev.TenantID)
 }
 
+// minCoverageN is the run length from which a rule that never fired fails
+// the test: the rarest example rule fires about twice per 1000 facts.
+const minCoverageN = 5000
+
 // report logs rule coverage and fails when a rule never fired or grule
 // failed: the example knowledge bases must terminate on realistic facts, and
 // a rule that never fires is not being compared.
@@ -274,7 +278,10 @@ func (o *oracle) report(t *testing.T, n int) {
 	if o.errs > 0 {
 		t.Errorf("grule failed on %d facts; first: %s", o.errs, o.firstErr)
 	}
-	if len(never) > 0 && n >= 1000 {
+	switch {
+	case len(never) > 0 && n >= minCoverageN:
 		t.Errorf("rules never fired in %d facts (make the filler reach them or fix the rule): %s", n, strings.Join(never, ", "))
+	case len(never) > 0:
+		t.Logf("rules never fired in %d facts (not enforced below %d facts): %s", n, minCoverageN, strings.Join(never, ", "))
 	}
 }

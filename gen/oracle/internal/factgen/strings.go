@@ -15,13 +15,18 @@ const wordAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 
 func (f *Filler) genString(r *rand.Rand, n *Node, optional bool, lits *Literals) string {
 	if len(n.Enum) > 0 {
+		if r.IntN(100) < pLiteral {
+			if s, ok := literalFor(r, n, lits, optional); ok {
+				return s
+			}
+		}
 		return n.Enum[r.IntN(len(n.Enum))]
 	}
 	if !optional && (n.MinLength == nil || *n.MinLength == 0) && n.Format == "" && n.re == nil && r.IntN(100) < pEmptyReq {
 		return ""
 	}
 	if r.IntN(100) < pLiteral {
-		if s, ok := literalFor(r, n, lits); ok {
+		if s, ok := literalFor(r, n, lits, optional); ok {
 			return s
 		}
 	}
@@ -44,8 +49,9 @@ func (f *Filler) genString(r *rand.Rand, n *Node, optional bool, lits *Literals)
 	return fitLength(r, n, s)
 }
 
-// literalFor returns a variant of a GRL string literal that the node accepts.
-func literalFor(r *rand.Rand, n *Node, lits *Literals) (string, bool) {
+// literalFor returns a variant of a GRL string literal that the node accepts
+// ("" counts as absent for an optional property, as in `Order.Status == ""`).
+func literalFor(r *rand.Rand, n *Node, lits *Literals, optional bool) (string, bool) {
 	if len(lits.Strings) == 0 {
 		return "", false
 	}
@@ -54,7 +60,7 @@ func literalFor(r *rand.Rand, n *Node, lits *Literals) (string, bool) {
 		if n.Format == "uri" && r.IntN(2) == 0 {
 			s = "http://" + strings.TrimPrefix(s, "http://")
 		}
-		if n.accepts(s) {
+		if n.accepts(s) || s == "" && optional {
 			return s, true
 		}
 	}
