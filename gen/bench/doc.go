@@ -1,0 +1,12 @@
+// Package bench measures eventrunner's generated code against its baselines
+// in one run: compiled knowledge bases against grule with a reused
+// knowledge-base instance, and generated codecs against encoding/json. The
+// Go benchmarks in this package and `make bench` (cmd/benchtable) run the
+// same cases.
+//
+// The inputs under testdata/ are written by cmd/synth and compiled into
+// kbgen/ by the generator.
+package bench
+
+//go:generate go run ./cmd/synth -out testdata
+//go:generate go run ../cmd/eventgen -q -root testdata -out ../kbgen
