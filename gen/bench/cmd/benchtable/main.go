@@ -35,7 +35,9 @@ func main() {
 	fmt.Println("\nbaseline: grule v1.20.4 with a reused knowledge-base instance (rules rows), encoding/json into the same struct (codec rows)")
 }
 
-func nsPerOp(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) / float64(max(r.N, 1)) }
+func nsPerOp(r testing.BenchmarkResult) float64 {
+	return float64(r.T.Nanoseconds()) / float64(max(r.N, 1))
+}
 
 func perOp(r testing.BenchmarkResult) string {
 	ns := nsPerOp(r)
