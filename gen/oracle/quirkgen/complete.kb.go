@@ -16,18 +16,23 @@ type completeKB struct{}
 func (completeKB) Name() string {
 	return "complete"
 }
+
 func (completeKB) Version() string {
 	return "1.0.0"
 }
+
 func (completeKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (completeKB) FactName() string {
 	return "Q"
 }
+
 func (completeKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (completeKB) MaxCycles() int {
 	return 10
 }

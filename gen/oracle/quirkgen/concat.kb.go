@@ -19,18 +19,23 @@ type concatKB struct{}
 func (concatKB) Name() string {
 	return "concat"
 }
+
 func (concatKB) Version() string {
 	return "1.0.0"
 }
+
 func (concatKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (concatKB) FactName() string {
 	return "Q"
 }
+
 func (concatKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (concatKB) MaxCycles() int {
 	return 10
 }

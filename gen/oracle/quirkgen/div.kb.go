@@ -16,18 +16,23 @@ type divKB struct{}
 func (divKB) Name() string {
 	return "div"
 }
+
 func (divKB) Version() string {
 	return "1.0.0"
 }
+
 func (divKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (divKB) FactName() string {
 	return "Q"
 }
+
 func (divKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (divKB) MaxCycles() int {
 	return 10
 }

@@ -16,18 +16,23 @@ type maxcycleKB struct{}
 func (maxcycleKB) Name() string {
 	return "maxcycle"
 }
+
 func (maxcycleKB) Version() string {
 	return "1.0.0"
 }
+
 func (maxcycleKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (maxcycleKB) FactName() string {
 	return "Q"
 }
+
 func (maxcycleKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (maxcycleKB) MaxCycles() int {
 	return 5
 }

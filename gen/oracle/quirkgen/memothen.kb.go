@@ -16,18 +16,23 @@ type memothenKB struct{}
 func (memothenKB) Name() string {
 	return "memothen"
 }
+
 func (memothenKB) Version() string {
 	return "1.0.0"
 }
+
 func (memothenKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (memothenKB) FactName() string {
 	return "Q"
 }
+
 func (memothenKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (memothenKB) MaxCycles() int {
 	return 10
 }

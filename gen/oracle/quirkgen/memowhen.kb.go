@@ -16,18 +16,23 @@ type memowhenKB struct{}
 func (memowhenKB) Name() string {
 	return "memowhen"
 }
+
 func (memowhenKB) Version() string {
 	return "1.0.0"
 }
+
 func (memowhenKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (memowhenKB) FactName() string {
 	return "Q"
 }
+
 func (memowhenKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (memowhenKB) MaxCycles() int {
 	return 10
 }

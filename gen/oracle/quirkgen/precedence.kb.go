@@ -19,18 +19,23 @@ type precedenceKB struct{}
 func (precedenceKB) Name() string {
 	return "precedence"
 }
+
 func (precedenceKB) Version() string {
 	return "1.0.0"
 }
+
 func (precedenceKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (precedenceKB) FactName() string {
 	return "Q"
 }
+
 func (precedenceKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (precedenceKB) MaxCycles() int {
 	return 10
 }

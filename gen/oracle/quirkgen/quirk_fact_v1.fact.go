@@ -31,13 +31,13 @@ type QuirkFactV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *QuirkFactV1) Reset() {
-	k10 := rules.KeepCap(x.List)
-	clear(k10[:cap(k10)])
-	k11 := rules.KeepCap(x.Names)
-	clear(k11[:cap(k11)])
+	keepList := rules.KeepCap(x.List)
+	clear(keepList[:cap(keepList)])
+	keepNames := rules.KeepCap(x.Names)
+	clear(keepNames[:cap(keepNames)])
 	*x = QuirkFactV1{
-		List:  k10,
-		Names: k11,
+		List:  keepList,
+		Names: keepNames,
 	}
 }
 

@@ -16,18 +16,23 @@ type retractKB struct{}
 func (retractKB) Name() string {
 	return "retract"
 }
+
 func (retractKB) Version() string {
 	return "1.0.0"
 }
+
 func (retractKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (retractKB) FactName() string {
 	return "Q"
 }
+
 func (retractKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (retractKB) MaxCycles() int {
 	return 10
 }

@@ -16,18 +16,23 @@ type truncateKB struct{}
 func (truncateKB) Name() string {
 	return "truncate"
 }
+
 func (truncateKB) Version() string {
 	return "1.0.0"
 }
+
 func (truncateKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (truncateKB) FactName() string {
 	return "Q"
 }
+
 func (truncateKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (truncateKB) MaxCycles() int {
 	return 10
 }

@@ -16,18 +16,23 @@ type whenerrorKB struct{}
 func (whenerrorKB) Name() string {
 	return "whenerror"
 }
+
 func (whenerrorKB) Version() string {
 	return "1.0.0"
 }
+
 func (whenerrorKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (whenerrorKB) FactName() string {
 	return "Q"
 }
+
 func (whenerrorKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (whenerrorKB) MaxCycles() int {
 	return 10
 }

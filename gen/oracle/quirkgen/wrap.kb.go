@@ -16,18 +16,23 @@ type wrapKB struct{}
 func (wrapKB) Name() string {
 	return "wrap"
 }
+
 func (wrapKB) Version() string {
 	return "1.0.0"
 }
+
 func (wrapKB) On() []string {
 	return []string{"com.acme.quirk.fact"}
 }
+
 func (wrapKB) FactName() string {
 	return "Q"
 }
+
 func (wrapKB) SchemaID() string {
 	return "com.acme.quirk.fact/v1"
 }
+
 func (wrapKB) MaxCycles() int {
 	return 10
 }
