@@ -77,9 +77,11 @@ var quirks = []quirk{
 		grule: want{fact: Q{List: []int64{1, 2}, Log: "fallback"}, fired: []string{"Fallback"}}},
 	{name: "index in range: the rule matches", kb: "whenerror", in: Q{List: []int64{1, 2, 3, 4}},
 		grule: want{fact: Q{List: []int64{1, 2, 3, 4}, Log: "matched"}, fired: []string{"Index"}}},
+	// docs/grl-compat.md, deviation 2.
 	{name: "a method call in then runs once per execution", kb: "memothen", in: Q{},
 		grule:    want{fact: Q{Count: 2, Names: []string{"x"}}, fired: []string{"AppendTwice", "AppendTwice"}},
 		compiled: &want{fact: Q{Count: 2, Names: []string{"x", "x"}}, fired: []string{"AppendTwice", "AppendTwice"}}},
+	// docs/grl-compat.md, deviation 1.
 	{name: "a memoised Event.HasTag in when never sees the tag", kb: "memowhen", in: Q{S: "tag"},
 		grule:    want{fact: Q{S: "tag", Z: 10}, fired: slices.Repeat([]string{"TagOnce"}, 10), tags: []string{"seen"}, maxCycles: 10},
 		compiled: &want{fact: Q{S: "tag", Z: 1}, fired: []string{"TagOnce"}, tags: []string{"seen"}}},
