@@ -67,12 +67,13 @@ type IotReadingV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *IotReadingV1) Reset() {
-	k5 := rules.KeepCap(x.Samples)
-	k12 := rules.KeepCap(x.Labels)
-	clear(k12[:cap(k12)])
+	keepSamples := rules.KeepCap(x.Samples)
+	clear(keepSamples[:cap(keepSamples)])
+	keepLabels := rules.KeepCap(x.Labels)
+	clear(keepLabels[:cap(keepLabels)])
 	*x = IotReadingV1{
-		Labels:  k12,
-		Samples: k5,
+		Labels:  keepLabels,
+		Samples: keepSamples,
 	}
 }
 

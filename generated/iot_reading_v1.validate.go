@@ -54,10 +54,8 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 		}
 	}
 	if !x.Location.isZero() {
-		{
-			fp0 := p.Key("location")
-			x.Location.validate(&fp0, v)
-		}
+		fp0 := p.Key("location")
+		x.Location.validate(&fp0, v)
 	}
 	if x.Severity != "" {
 		switch x.Severity {

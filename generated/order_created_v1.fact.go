@@ -89,9 +89,9 @@ type OrderCreatedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *OrderCreatedV1) Reset() {
-	k2 := rules.KeepCap(x.Items)
-	clear(k2[:cap(k2)])
-	*x = OrderCreatedV1{Items: k2}
+	keepItems := rules.KeepCap(x.Items)
+	clear(keepItems[:cap(keepItems)])
+	*x = OrderCreatedV1{Items: keepItems}
 }
 
 // OrderCreatedV1Customer is an object in com.acme.order.created/v1 events.

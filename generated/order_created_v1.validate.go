@@ -29,18 +29,16 @@ func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 		fp0 := p.Key("customer")
 		x.Customer.validate(&fp0, v)
 	}
-	if n := len(x.Items); n < 1 {
-		v.AddKey(p, "items", "item count must be >= 1, got "+strconv.Itoa(n))
-	} else if n > 100 {
-		v.AddKey(p, "items", "item count must be <= 100, got "+strconv.Itoa(n))
-	}
 	{
+		if n := len(x.Items); n < 1 {
+			v.AddKey(p, "items", "item count must be >= 1, got "+strconv.Itoa(n))
+		} else if n > 100 {
+			v.AddKey(p, "items", "item count must be <= 100, got "+strconv.Itoa(n))
+		}
 		fp0 := p.Key("items")
 		for i0 := range x.Items {
-			{
-				ip1 := fp0.Index(i0)
-				x.Items[i0].validate(&ip1, v)
-			}
+			ip1 := fp0.Index(i0)
+			x.Items[i0].validate(&ip1, v)
 		}
 	}
 	switch x.Currency {
@@ -87,10 +85,8 @@ func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 		v.AddKey(p, "createdAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.CreatedAt))
 	}
 	if !x.Address.isZero() {
-		{
-			fp0 := p.Key("shippingAddress")
-			x.Address.validate(&fp0, v)
-		}
+		fp0 := p.Key("shippingAddress")
+		x.Address.validate(&fp0, v)
 	}
 }
 func (x *OrderCreatedV1Customer) validate(p *rules.JSONPath, v *rules.Violations) {

@@ -69,9 +69,9 @@ type PaymentCapturedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *PaymentCapturedV1) Reset() {
-	k9 := rules.KeepCap(x.Flags)
-	clear(k9[:cap(k9)])
-	*x = PaymentCapturedV1{Flags: k9}
+	keepFlags := rules.KeepCap(x.Flags)
+	clear(keepFlags[:cap(keepFlags)])
+	*x = PaymentCapturedV1{Flags: keepFlags}
 }
 
 // PaymentCapturedV1Card is an object in com.acme.payment.captured/v1 events.

@@ -77,9 +77,9 @@ type PaymentCapturedV2 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *PaymentCapturedV2) Reset() {
-	k9 := rules.KeepCap(x.Flags)
-	clear(k9[:cap(k9)])
-	*x = PaymentCapturedV2{Flags: k9}
+	keepFlags := rules.KeepCap(x.Flags)
+	clear(keepFlags[:cap(keepFlags)])
+	*x = PaymentCapturedV2{Flags: keepFlags}
 }
 
 // PaymentCapturedV2Card is an object in com.acme.payment.captured/v2 events.

@@ -43,10 +43,8 @@ func (x *PaymentCapturedV2) validate(p *rules.JSONPath, v *rules.Violations) {
 		v.AddKey(p, "method", "must be one of \"card\", \"bank_transfer\", \"wallet\", got "+rules.QuoteValue(x.Method))
 	}
 	if !x.Card.isZero() {
-		{
-			fp0 := p.Key("card")
-			x.Card.validate(&fp0, v)
-		}
+		fp0 := p.Key("card")
+		x.Card.validate(&fp0, v)
 	}
 	if x.Attempts != 0 {
 		if x.Attempts < 1 {
@@ -72,12 +70,10 @@ func (x *PaymentCapturedV2) validate(p *rules.JSONPath, v *rules.Violations) {
 		}
 	}
 	if x.Flags != nil {
-		{
-			fp0 := p.Key("flags")
-			for i0 := range x.Flags {
-				if n := utf8.RuneCountInString(x.Flags[i0]); n > 40 {
-					v.AddIndex(&fp0, i0, "length must be <= 40, got "+strconv.Itoa(n))
-				}
+		fp0 := p.Key("flags")
+		for i0 := range x.Flags {
+			if n := utf8.RuneCountInString(x.Flags[i0]); n > 40 {
+				v.AddIndex(&fp0, i0, "length must be <= 40, got "+strconv.Itoa(n))
 			}
 		}
 	}

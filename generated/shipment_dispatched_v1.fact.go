@@ -57,9 +57,9 @@ type ShipmentDispatchedV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *ShipmentDispatchedV1) Reset() {
-	k5 := rules.KeepCap(x.Parcels)
-	clear(k5[:cap(k5)])
-	*x = ShipmentDispatchedV1{Parcels: k5}
+	keepParcels := rules.KeepCap(x.Parcels)
+	clear(keepParcels[:cap(keepParcels)])
+	*x = ShipmentDispatchedV1{Parcels: keepParcels}
 }
 
 // ShipmentDispatchedV1Destination is an object in com.acme.shipment.dispatched/v1 events.

@@ -35,16 +35,14 @@ func (x *ShipmentDispatchedV1) validate(p *rules.JSONPath, v *rules.Violations) 
 		fp0 := p.Key("destination")
 		x.Destination.validate(&fp0, v)
 	}
-	if n := len(x.Parcels); n < 1 {
-		v.AddKey(p, "parcels", "item count must be >= 1, got "+strconv.Itoa(n))
-	}
 	{
+		if n := len(x.Parcels); n < 1 {
+			v.AddKey(p, "parcels", "item count must be >= 1, got "+strconv.Itoa(n))
+		}
 		fp0 := p.Key("parcels")
 		for i0 := range x.Parcels {
-			{
-				ip1 := fp0.Index(i0)
-				x.Parcels[i0].validate(&ip1, v)
-			}
+			ip1 := fp0.Index(i0)
+			x.Parcels[i0].validate(&ip1, v)
 		}
 	}
 	if x.TotalWeightKg != 0 {
@@ -96,10 +94,8 @@ func (x *ShipmentDispatchedV1Parcel) validate(p *rules.JSONPath, v *rules.Violat
 		v.AddKey(p, "weightKg", "must be <= 1000, got "+rules.FormatFloat(x.WeightKg))
 	}
 	if !x.Dimensions.isZero() {
-		{
-			fp0 := p.Key("dimensions")
-			x.Dimensions.validate(&fp0, v)
-		}
+		fp0 := p.Key("dimensions")
+		x.Dimensions.validate(&fp0, v)
 	}
 }
 func (x *ShipmentDispatchedV1ParcelDimensions) validate(p *rules.JSONPath, v *rules.Violations) {

@@ -258,30 +258,30 @@ func quoteAll(vs []string) []string {
 // the decoder reuses them in place.
 //
 //	func (x *OrderCreatedV1) Reset() {
-//		items := x.Items[:0]
-//		for i := range items[:cap(items)] {
-//			items[i].Reset()
+//		keepItems := rules.KeepCap(x.Items)
+//		for i := range keepItems[:cap(keepItems)] {
+//			keepItems[i].Reset()
 //		}
-//		customer := x.Customer
-//		customer.Reset()
-//		*x = OrderCreatedV1{Items: items, Customer: customer}
+//		keepCustomer := x.Customer
+//		keepCustomer.Reset()
+//		*x = OrderCreatedV1{Customer: keepCustomer, Items: keepItems}
 //	}
 func genReset(f *jen.File, o *ir.ObjectType) {
 	f.Comment("Reset zeroes x but keeps the capacity of its slices, nested ones included.")
 	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("Reset").Params().BlockFunc(func(g *jen.Group) {
 		keep := jen.Dict{}
-		for i, fl := range o.Fields {
+		for _, fl := range o.Fields {
 			if !hasSlices(fl.Type) {
 				continue
 			}
-			v := "k" + strconv.Itoa(i)
+			v := "keep" + fl.GoName
 			keep[jen.Id(fl.GoName)] = jen.Id(v)
 			if fl.Type.Kind == ir.Object {
 				g.Id(v).Op(":=").Id("x").Dot(fl.GoName)
 				g.Id(v).Dot("Reset").Call()
 				continue
 			}
-			g.Id(v).Op(":=").Id("x").Dot(fl.GoName).Index(jen.Empty(), jen.Lit(0))
+			g.Id(v).Op(":=").Qual(RulesPkg, "KeepCap").Call(jen.Id("x").Dot(fl.GoName))
 			resetElems(g, v, fl.Type.Items)
 		}
 		g.Op("*").Id("x").Op("=").Id(o.GoName).Values(keep)
@@ -292,18 +292,18 @@ func genReset(f *jen.File, o *ir.ObjectType) {
 func resetElems(g *jen.Group, s string, item *ir.Type) {
 	all := jen.Id(s).Index(jen.Empty(), jen.Cap(jen.Id(s)))
 	switch {
-	case item.Kind == ir.String:
-		// Drop the strings so that they can be collected.
-		g.Clear(all)
 	case item.Kind == ir.Object && hasSlices(item):
 		g.For(jen.Id("i").Op(":=").Range().Add(all)).Block(
 			jen.Id(s).Index(jen.Id("i")).Dot("Reset").Call(),
 		)
-	case item.Kind == ir.Object:
+	case item.Kind != ir.Array:
+		// Zero the spare elements too: the decoder fills them in place, and
+		// an element whose value was refused must read as zero, not as the
+		// previous event's (cleared strings can also be collected).
 		g.Clear(all)
 	case item.Kind == ir.Array:
 		g.For(jen.Id("i").Op(":=").Range().Add(all)).BlockFunc(func(g *jen.Group) {
-			g.Id("e").Op(":=").Id(s).Index(jen.Id("i")).Index(jen.Empty(), jen.Lit(0))
+			g.Id("e").Op(":=").Qual(RulesPkg, "KeepCap").Call(jen.Id(s).Index(jen.Id("i")))
 			resetElems(g, "e", item.Items)
 			g.Id(s).Index(jen.Id("i")).Op("=").Id("e")
 		})

@@ -203,6 +203,10 @@ func (fl *fileLoader) load() *ir.Schema {
 		return nil
 	}
 	if !pathOK {
+		// Still report what is wrong inside, but keep the names of a
+		// misplaced file out of the package's name table.
+		scratch := &fileLoader{Loader: NewLoader(fl.l), f: fl.f}
+		scratch.schemaType(root, "", "", "Schema", true)
 		return nil
 	}
 	t := fl.schemaType(root, "", "", s.GoName, true)
