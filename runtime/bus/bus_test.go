@@ -306,3 +306,68 @@ func TestStartEmbeddedNeedsDataDir(t *testing.T) {
 		t.Fatal("StartEmbedded without DataDir succeeded")
 	}
 }
+
+// A message its consumer gives up on (MaxDeliver deliveries, never acked)
+// is copied to the DLQ and, from a work queue, removed.
+func TestDeadLetterMaxDeliveries(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
+	m := nats.NewMsg("er.proc.acme.com.acme.order.created")
+	m.Header.Set("X-Trace", "t1")
+	m.Data = []byte(`{"poison":true}`)
+	ack, err := pub.Publish(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, bus.StreamProc, jetstream.ConsumerConfig{
+		Durable: "engine", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 100 * time.Millisecond, MaxDeliver: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 10)
+	stop, err := bus.DeadLetterMaxDeliveries(env.JS, pub, bus.StreamProc, "engine", "engine", true, func(err error) { errs <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for i := 0; i < 3; i++ { // deliveries that "crash": never settled
+		mb, err := cons.Fetch(1, jetstream.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range mb.Messages() {
+		}
+	}
+	dlq := env.Messages(t, bus.StreamDLQ, "", 1, 10*time.Second)
+	if len(dlq) != 1 {
+		select {
+		case err := <-errs:
+			t.Fatalf("no dead letter: %v", err)
+		default:
+			t.Fatal("no dead letter")
+		}
+	}
+	h := dlq[0].Header
+	if dlq[0].Subject != "er.dlq.acme" || h.Get(bus.HeaderDLQKind) != bus.KindMaxDeliver || h.Get(bus.HeaderDLQStage) != "engine" ||
+		h.Get(bus.HeaderDLQDeliveries) != "2" || h.Get(bus.HeaderDLQSeq) != fmt.Sprint(ack.Sequence) || h.Get("X-Trace") != "t1" ||
+		string(dlq[0].Data) != `{"poison":true}` || !strings.Contains(h.Get(bus.HeaderDLQReason), "delivered the message 2 times") {
+		t.Errorf("dead letter %s %v %s", dlq[0].Subject, h, dlq[0].Data)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for env.Count(t, bus.StreamProc, "") != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := env.Count(t, bus.StreamProc, ""); n != 0 {
+		t.Errorf("the poison message is still in the work queue (%d)", n)
+	}
+}
+
+func TestTenantOfSubject(t *testing.T) {
+	for subj, want := range map[string]string{"er.raw.acme": "acme", "er.proc.acme.com.x": "acme", "er.t": "", "foo.bar.baz": ""} {
+		if got := bus.TenantOfSubject(subj); got != want {
+			t.Errorf("TenantOfSubject(%q) = %q, want %q", subj, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ package bustest
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,33 +90,53 @@ func (e *Env) Count(tb testing.TB, stream, subject string) uint64 {
 	return n
 }
 
-// Messages reads every message of a stream (optionally filtered by
-// subject) with an ephemeral ordered consumer, waiting until want messages
-// have been read or the timeout passes.
-func (e *Env) Messages(tb testing.TB, stream, subject string, want int, timeout time.Duration) []jetstream.Msg {
+// Messages returns the messages a stream holds (optionally only those on
+// subject) without consuming them, once it holds at least want of them or
+// the timeout has passed.
+func (e *Env) Messages(tb testing.TB, stream, subject string, want int, timeout time.Duration) []*jetstream.RawStreamMsg {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cfg := jetstream.OrderedConsumerConfig{}
-	if subject != "" {
-		cfg.FilterSubjects = []string{subject}
+	deadline := time.Now().Add(timeout)
+	for e.Count(tb, stream, subject) < uint64(want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
-	c, err := e.JS.OrderedConsumer(ctx, stream, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := e.JS.Stream(ctx, stream)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []jetstream.Msg
-	for len(out) < want {
-		mb, err := c.Fetch(want-len(out), jetstream.FetchContext(ctx))
+	info, err := s.Info(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted (acked from a work queue)
+		}
 		if err != nil {
-			break
+			tb.Fatal(err)
 		}
-		for m := range mb.Messages() {
+		if subject == "" || subjectMatches(subject, m.Subject) {
 			out = append(out, m)
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	return out
+}
+
+// subjectMatches reports whether subject matches filter (NATS wildcards).
+func subjectMatches(filter, subject string) bool {
+	f, s := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, tok := range f {
+		switch {
+		case tok == ">":
+			return len(s) > i
+		case i >= len(s):
+			return false
+		case tok != "*" && tok != s[i]:
+			return false
+		}
+	}
+	return len(f) == len(s)
 }

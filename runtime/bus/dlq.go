@@ -1,0 +1,156 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Rejection says why a message is dead-lettered.
+type Rejection struct {
+	Stage  string // "runner", "ingest", "engine"
+	Kind   string // a short class, e.g. "invalid-data", "rule-error"
+	Field  string // the offending attribute or JSON path, if any
+	Reason string // human-readable, every problem listed
+}
+
+// Origin locates the message being dead-lettered.
+type Origin struct {
+	Subject    string
+	Header     nats.Header
+	Data       []byte
+	Stream     string
+	Seq        uint64 // stream sequence; 0 when unknown
+	Deliveries uint64
+}
+
+// OriginOf describes a message received from a consumer.
+func OriginOf(m jetstream.Msg) Origin {
+	o := Origin{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()}
+	if md, err := m.Metadata(); err == nil {
+		o.Stream, o.Seq, o.Deliveries = md.Stream, md.Sequence.Stream, md.NumDelivered
+	}
+	return o
+}
+
+// DLQMsg builds the dead letter of o: published on er.dlq.<tenant> with the
+// original body and headers plus the Er-Dlq-* headers, and a Nats-Msg-Id
+// derived from the original's stream position so that dead-lettering the
+// same message twice (a redelivery, two processes) keeps one copy.
+func DLQMsg(tenant string, o Origin, r Rejection) *nats.Msg {
+	m := &nats.Msg{Subject: DLQSubject(tenant), Data: o.Data, Header: make(nats.Header, len(o.Header)+10)}
+	for k, v := range o.Header {
+		if k != HeaderMsgID {
+			m.Header[k] = append([]string(nil), v...)
+		}
+	}
+	if o.Seq > 0 {
+		m.Header.Set(HeaderMsgID, "dlq/"+o.Stream+"/"+strconv.FormatUint(o.Seq, 10))
+		m.Header.Set(HeaderDLQStream, o.Stream)
+		m.Header.Set(HeaderDLQSeq, strconv.FormatUint(o.Seq, 10))
+	} else if id := o.Header.Get(HeaderMsgID); id != "" {
+		m.Header.Set(HeaderMsgID, "dlq/"+r.Stage+"/"+id)
+	}
+	if o.Deliveries > 0 {
+		m.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(o.Deliveries, 10))
+	}
+	m.Header.Set(HeaderTenant, HeaderValue(tenant))
+	m.Header.Set(HeaderDLQStage, r.Stage)
+	m.Header.Set(HeaderDLQKind, r.Kind)
+	if r.Field != "" {
+		m.Header.Set(HeaderDLQField, HeaderValue(r.Field))
+	}
+	m.Header.Set(HeaderDLQReason, HeaderValue(r.Reason))
+	m.Header.Set(HeaderDLQSubject, HeaderValue(o.Subject))
+	return m
+}
+
+// TenantOfSubject returns the tenant token of er.<kind>.<tenant>... (the
+// third token), or "" when there is none.
+func TenantOfSubject(subject string) string {
+	parts := strings.SplitN(subject, ".", 4)
+	if len(parts) < 3 || parts[0] != "er" {
+		return ""
+	}
+	return parts[2]
+}
+
+// KindMaxDeliver is the Rejection kind of a message the consumer gave up on.
+const KindMaxDeliver = "max-deliver"
+
+// maxDeliverAdvisory is the server's io.nats.jetstream.advisory.v1.max_deliver.
+type maxDeliverAdvisory struct {
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// DeadLetterMaxDeliveries dead-letters the messages a consumer gives up on:
+// it listens for the server's max-deliveries advisory of stream/consumer,
+// copies the message to the DLQ (a message that crashed or stalled its
+// handler MaxDeliver times never reaches the handler's own DLQ path) and,
+// when remove is set (work-queue streams), deletes the original so it
+// cannot block the queue. Advisories are core NATS messages: one emitted
+// while no process listens is not seen. Call the returned stop function to
+// unsubscribe.
+func DeadLetterMaxDeliveries(js jetstream.JetStream, pub *Publisher, stream, consumer, stage string, remove bool, onError func(error)) (stop func(), err error) {
+	subject := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer
+	sub, err := js.Conn().Subscribe(subject, func(am *nats.Msg) {
+		var adv maxDeliverAdvisory
+		if err := json.Unmarshal(am.Data, &adv); err != nil {
+			report(onError, fmt.Errorf("bus: max-deliveries advisory: %w", err))
+			return
+		}
+		// Not on the connection's reader goroutine: it must stay free to
+		// deliver the PubAck being waited for.
+		go func() {
+			if err := deadLetter(js, pub, adv, stage, remove); err != nil {
+				report(onError, err)
+			}
+		}()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+func deadLetter(js jetstream.JetStream, pub *Publisher, adv maxDeliverAdvisory, stage string, remove bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, adv.Stream)
+	if err != nil {
+		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
+	}
+	raw, err := s.GetMsg(ctx, adv.StreamSeq)
+	if isNotFound(err) {
+		return nil // settled or removed meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
+	}
+	o := Origin{Subject: raw.Subject, Header: raw.Header, Data: raw.Data, Stream: adv.Stream, Seq: adv.StreamSeq, Deliveries: adv.Deliveries}
+	reason := fmt.Sprintf("consumer %s delivered the message %d times and it was never settled (the handler crashed, stalled or kept failing)", adv.Consumer, adv.Deliveries)
+	m := DLQMsg(TenantOfSubject(raw.Subject), o, Rejection{Stage: stage, Kind: KindMaxDeliver, Reason: reason})
+	if _, err := pub.Publish(ctx, m); err != nil {
+		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
+	}
+	if remove {
+		if err := s.DeleteMsg(ctx, adv.StreamSeq); err != nil && !isNotFound(err) {
+			return fmt.Errorf("bus: dead-letter %s/%d: delete original: %w", adv.Stream, adv.StreamSeq, err)
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgNotFound)
+}

@@ -1,0 +1,216 @@
+package runner
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+)
+
+// rawMsg is what the runner knows of a message read from ER_RAW.
+type rawMsg struct {
+	subject string
+	header  nats.Header
+	data    []byte
+	stream  string
+	seq     uint64
+	stored  time.Time // when ER_RAW stored it
+}
+
+// mode names how a raw message carries its event.
+type mode int
+
+const (
+	modeStructured mode = iota // application/cloudevents+json, or a JSON object with specversion
+	modeBinary                 // ce-* headers, data in the body
+	modeRaw                    // plain JSON, wrapped
+)
+
+// eventOf reads the CloudEvent carried by m: structured when the content
+// type says so, binary when a ce-specversion header is present, otherwise
+// structured if the body is a JSON object with a "specversion" member, and
+// else raw JSON to wrap.
+func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, error) {
+	ev := &cloudevents.Event{}
+	ct := header(m.header, bus.HeaderContentType)
+	if isCloudEventsType(ct) {
+		if err := bus.ParseEvent(m.data, ev); err != nil {
+			return nil, parseError(err)
+		}
+		return ev, nil
+	}
+	if header(m.header, "ce-specversion") != "" {
+		return binaryEvent(m, ct), nil
+	}
+	err := bus.ParseEvent(m.data, ev)
+	var syn *bus.EventSyntaxError
+	if errors.As(err, &syn) {
+		if isObjectStart(m.data) {
+			return nil, &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
+		}
+		// Not an object: raw JSON data, or not JSON at all.
+		if !json.Valid(m.data) {
+			return nil, &Error{Kind: KindMalformed, Field: "body", Reason: "not valid JSON", Err: err}
+		}
+		return r.wrapRaw(m, subjectType)
+	}
+	var ae *cloudevents.AttributeError
+	if ev.SpecVersion != "" || errors.As(err, &ae) && ae.Attribute == "specversion" {
+		if err != nil {
+			return nil, parseError(err)
+		}
+		return ev, nil
+	}
+	return r.wrapRaw(m, subjectType)
+}
+
+func parseError(err error) *Error {
+	var syn *bus.EventSyntaxError
+	if errors.As(err, &syn) {
+		return &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
+	}
+	return attributeError(err)
+}
+
+func isObjectStart(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+func isCloudEventsType(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == bus.ContentTypeCloudEvents
+}
+
+// binaryEvent reads the CloudEvents NATS binding's binary mode: attributes
+// in ce-<name> headers (matched case-insensitively), data in the body.
+func binaryEvent(m *rawMsg, contentType string) *cloudevents.Event {
+	ev := &cloudevents.Event{DataContentType: contentType}
+	if len(m.data) > 0 {
+		ev.Data = m.data
+	}
+	for k, vs := range m.header {
+		if len(k) <= 3 || !strings.EqualFold(k[:3], bus.HeaderCEPrefix) || len(vs) == 0 {
+			continue
+		}
+		name, v := strings.ToLower(k[3:]), vs[0]
+		switch name {
+		case "specversion":
+			ev.SpecVersion = v
+		case "id":
+			ev.ID = v
+		case "source":
+			ev.Source = v
+		case "type":
+			ev.Type = v
+		case "subject":
+			ev.Subject = v
+		case "time":
+			ev.Time = v
+		case "dataschema":
+			ev.DataSchema = v
+		case "tenantid":
+			ev.TenantID = v
+		default:
+			if ev.Extensions == nil {
+				ev.Extensions = map[string]json.RawMessage{}
+			}
+			b, _ := json.Marshal(v)
+			ev.Extensions[name] = b
+		}
+	}
+	return ev
+}
+
+// wrapRaw makes a CloudEvent of plain JSON. Everything it generates is
+// derived from the message itself, so a redelivery yields the same event
+// (and the same Nats-Msg-Id downstream): the id is the producer's
+// Nats-Msg-Id or a UUIDv7 made of the stream's timestamp and sequence, the
+// time is when ER_RAW stored the message.
+func (r *Runner) wrapRaw(m *rawMsg, subjectType string) (*cloudevents.Event, error) {
+	typ := header(m.header, bus.HeaderCEType)
+	if typ == "" && r.opts.TypeHeader != "" {
+		typ = header(m.header, r.opts.TypeHeader)
+	}
+	if typ == "" {
+		typ = subjectType
+	}
+	if typ == "" {
+		typ = r.opts.DefaultType
+	}
+	if typ == "" {
+		return nil, &Error{Kind: KindAttribute, Field: "type", Reason: "required: raw JSON on " + m.subject +
+			" needs a type: set the ce-type header, publish on er.raw.<tenant>.<type>, or configure a default type"}
+	}
+	id := header(m.header, bus.HeaderMsgID)
+	if id == "" {
+		id = rawID(m.stored, m.stream, m.seq)
+	}
+	return &cloudevents.Event{
+		SpecVersion:     cloudevents.SpecVersion,
+		ID:              id,
+		Source:          "nats:" + m.subject,
+		Type:            typ,
+		Time:            m.stored.UTC().Format(time.RFC3339Nano),
+		DataContentType: "application/json",
+		DataSchema:      header(m.header, "ce-dataschema"),
+		Data:            m.data,
+	}, nil
+}
+
+// rawID is a UUIDv7 (RFC 9562) whose time is t and whose random bits are a
+// hash of the stream position, so that it is the same on every delivery.
+func rawID(t time.Time, stream string, seq uint64) string {
+	var u [16]byte
+	h := sha256.New()
+	h.Write([]byte(stream))
+	_ = binary.Write(h, binary.BigEndian, seq)
+	copy(u[6:], h.Sum(nil))
+	binary.BigEndian.PutUint64(u[0:8], uint64(t.UnixMilli())<<16|uint64(binary.BigEndian.Uint16(u[6:8])))
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// header returns the first value of header key, matched exactly first and
+// then case-insensitively (NATS headers are case-sensitive, producers are
+// not consistent).
+func header(h nats.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	for k, vs := range h {
+		if len(vs) > 0 && strings.EqualFold(k, key) {
+			return vs[0]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,223 @@
+// Package runnertest holds a hand-written stand-in for generated code: an
+// Order fact with its schema, and two tiny knowledge bases, for the tests
+// of the runtime packages (runtime/ must not import generated/). Only _test
+// files import it.
+package runnertest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/eventrunner/eventrunner/runtime/rules"
+)
+
+// OrderType is the event type of Order.
+const OrderType = "com.acme.order.created"
+
+// Order is the data of com.acme.order.created/v1 and /v2 (v2 adds
+// Currency).
+type Order struct {
+	schemaID string
+	ID       string
+	Amount   int64
+	Customer string
+	Status   string
+	Currency string
+}
+
+var (
+	// OrderV1 requires id and amount >= 0.
+	OrderV1 = &rules.Schema{ID: OrderType + "/v1", Type: OrderType, Version: 1, Hash: "test-v1", File: "schemas/" + OrderType + "/v1.json",
+		New: func() rules.Fact { return &Order{schemaID: OrderType + "/v1"} }}
+	// OrderV2 also allows currency, a 3-letter code.
+	OrderV2 = &rules.Schema{ID: OrderType + "/v2", Type: OrderType, Version: 2, Hash: "test-v2", File: "schemas/" + OrderType + "/v2.json",
+		New: func() rules.Fact { return &Order{schemaID: OrderType + "/v2"} }}
+)
+
+func (o *Order) SchemaID() string { return o.schemaID }
+
+func (o *Order) Reset() { *o = Order{schemaID: o.schemaID} }
+
+// DecodeJSON fills o from a JSON object; it is a test stand-in, so it uses
+// encoding/json.
+func (o *Order) DecodeJSON(data []byte, v *rules.Violations) error {
+	o.Reset()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return &rules.SyntaxError{Offset: int(se.Offset), Msg: se.Error()}
+		}
+		v.Add("$", "must be an object")
+		return nil
+	}
+	str := func(name string, dst *string, required bool) {
+		raw, ok := m[name]
+		if !ok {
+			if required {
+				v.Add("$."+name, "required")
+			}
+			return
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			v.Add("$."+name, "must be a string")
+		}
+	}
+	str("id", &o.ID, true)
+	str("customer", &o.Customer, false)
+	str("status", &o.Status, false)
+	if o.schemaID == OrderV2.ID {
+		str("currency", &o.Currency, false)
+	}
+	if raw, ok := m["amount"]; !ok {
+		v.Add("$.amount", "required")
+	} else if n, err := strconv.ParseInt(string(raw), 10, 64); err != nil {
+		v.Add("$.amount", "must be an integer")
+	} else {
+		o.Amount = n
+	}
+	for k := range m {
+		switch k {
+		case "id", "amount", "customer", "status":
+		case "currency":
+			if o.schemaID == OrderV2.ID {
+				continue
+			}
+			fallthrough
+		default:
+			v.Add("$."+k, "unknown property")
+		}
+	}
+	return nil
+}
+
+// Validate checks the value constraints.
+func (o *Order) Validate(v *rules.Violations) {
+	if o.Amount < 0 {
+		v.Add("$.amount", fmt.Sprintf("must be >= 0, got %d", o.Amount))
+	}
+	if o.Currency != "" && len(o.Currency) != 3 {
+		v.Add("$.currency", "must be 3 characters")
+	}
+}
+
+// AppendJSON writes the fact in schema order.
+func (o *Order) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendQuote(dst, o.ID)
+	dst = append(dst, `,"amount":`...)
+	dst = strconv.AppendInt(dst, o.Amount, 10)
+	if o.Customer != "" {
+		dst = append(dst, `,"customer":`...)
+		dst = strconv.AppendQuote(dst, o.Customer)
+	}
+	if o.Status != "" {
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendQuote(dst, o.Status)
+	}
+	if o.Currency != "" {
+		dst = append(dst, `,"currency":`...)
+		dst = strconv.AppendQuote(dst, o.Currency)
+	}
+	return append(dst, '}')
+}
+
+// KB is a tiny knowledge base over Order: a list of rules run in grule's
+// cycle (highest salience first among those whose condition holds).
+type KB struct {
+	name, version, schemaID string
+	rules                   []rule
+	maxCycles               int
+}
+
+type rule struct {
+	info rules.RuleInfo
+	when func(x *rules.Exec, o *Order) bool
+	then func(x *rules.Exec, o *Order) error
+}
+
+func (k *KB) Name() string            { return k.name }
+func (k *KB) Version() string         { return k.version }
+func (k *KB) On() []string            { return []string{OrderType} }
+func (k *KB) FactName() string        { return "Order" }
+func (k *KB) SchemaID() string        { return k.schemaID }
+func (k *KB) MaxCycles() int          { return k.maxCycles }
+func (k *KB) Sources() []rules.Source { return nil }
+func (k *KB) Rules() []rules.RuleInfo {
+	out := make([]rules.RuleInfo, len(k.rules))
+	for i, r := range k.rules {
+		out[i] = r.info
+	}
+	return out
+}
+
+// Execute runs grule's cycle; a rule fires at most once (each retracts
+// itself), as "rule X ... Retract("X")" does.
+func (k *KB) Execute(x *rules.Exec, f rules.Fact) error {
+	o := f.(*Order)
+	fired := make([]bool, len(k.rules))
+	for cycle := 0; ; cycle++ {
+		if cycle >= k.maxCycles {
+			return &rules.MaxCycleError{MaxCycles: k.maxCycles}
+		}
+		best := -1
+		for i, r := range k.rules {
+			if !fired[i] && r.when(x, o) && (best < 0 || r.info.Salience > k.rules[best].info.Salience) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		r := k.rules[best]
+		x.Fired = append(x.Fired, r.info.Name)
+		if r.info.Name != "Loop" {
+			fired[best] = true
+		}
+		if err := r.then(x, o); err != nil {
+			return &rules.RuleError{Rule: r.info.Name, Err: err}
+		}
+	}
+}
+
+// Enrich (name "a-enrich", runs first): marks big orders for review, tags
+// VIP customers, and holds the test triggers: status "drop" drops the event,
+// "loop" never stops (MaxCycleError), "boom" fails (RuleError).
+func Enrich(schemaID string) *KB {
+	return &KB{name: "a-enrich", version: "1.0.0", schemaID: schemaID, maxCycles: 50, rules: []rule{
+		{rules.RuleInfo{Name: "BigOrder", Salience: 10},
+			func(_ *rules.Exec, o *Order) bool { return o.Amount > 1000 && o.Status == "" },
+			func(x *rules.Exec, o *Order) error { o.Status = "review"; x.Event.Tag("big"); return nil }},
+		{rules.RuleInfo{Name: "VIP"},
+			func(_ *rules.Exec, o *Order) bool { return strings.HasPrefix(o.Customer, "vip-") },
+			func(x *rules.Exec, o *Order) error { x.Event.Tag("vip"); return nil }},
+		{rules.RuleInfo{Name: "DropTest"},
+			func(_ *rules.Exec, o *Order) bool { return o.Status == "drop" },
+			func(x *rules.Exec, o *Order) error { x.Event.Drop(); return nil }},
+		{rules.RuleInfo{Name: "Loop"},
+			func(_ *rules.Exec, o *Order) bool { return o.Status == "loop" },
+			func(*rules.Exec, *Order) error { return nil }},
+		{rules.RuleInfo{Name: "Boom"},
+			func(_ *rules.Exec, o *Order) bool { return o.Status == "boom" },
+			func(*rules.Exec, *Order) error { return errors.New("index out of range") }},
+	}}
+}
+
+// Route (name "b-route", runs after a-enrich and sees its changes): routes
+// orders under review to "ops".
+func Route(schemaID string) *KB {
+	return &KB{name: "b-route", version: "2.1.0", schemaID: schemaID, maxCycles: 50, rules: []rule{
+		{rules.RuleInfo{Name: "ReviewToOps"},
+			func(_ *rules.Exec, o *Order) bool { return o.Status == "review" },
+			func(x *rules.Exec, o *Order) error { x.Event.Route("ops"); o.Status = "routed"; return nil }},
+	}}
+}
+
+// Registry is a bundle with Order v1 and v2 and both knowledge bases bound
+// to v1.
+func Registry() *rules.Registry {
+	return rules.MustRegistry("bundle-test", []*rules.Schema{OrderV1, OrderV2}, []rules.KnowledgeBase{Route(OrderV1.ID), Enrich(OrderV1.ID)})
+}
