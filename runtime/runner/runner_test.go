@@ -112,7 +112,10 @@ func TestRunnerHappyPath(t *testing.T) {
 	waitFor(t, func() bool { return metricValue(t, reg, "eventrunner_runner_events_total", "proc") == 5 })
 	// Raw messages are acked: nothing pending for the runner.
 	c, _ := env.JS.Consumer(context.Background(), bus.StreamRaw, "runner")
-	waitFor(t, func() bool { info, err := c.Info(context.Background()); return err == nil && info.NumAckPending == 0 && info.NumPending == 0 })
+	waitFor(t, func() bool {
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
 }
 
 func TestRunnerDeadLetters(t *testing.T) {
@@ -178,7 +181,9 @@ func TestRunnerDeadLetters(t *testing.T) {
 	if n := env.Count(t, bus.StreamProc, ""); n != 0 {
 		t.Errorf("ER_PROC has %d messages", n)
 	}
-	waitFor(t, func() bool { return metricValue(t, reg, "eventrunner_runner_events_total", "dlq") == float64(len(cases)) })
+	waitFor(t, func() bool {
+		return metricValue(t, reg, "eventrunner_runner_events_total", "dlq") == float64(len(cases))
+	})
 	if v := metricValue(t, reg, "eventrunner_runner_dlq_events_total", "invalid-data"); v != 2 {
 		t.Errorf("dlq{kind=invalid-data} = %v, want 2", v)
 	}
