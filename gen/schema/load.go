@@ -141,7 +141,8 @@ func (ld *Loader) claim(name, what string, pos diag.Pos) bool {
 // fileLoader checks one file.
 type fileLoader struct {
 	*Loader
-	f *diag.File
+	f  *diag.File
+	id string // the schema's ID, once known
 }
 
 func (fl *fileLoader) pos(off int) diag.Pos { return diag.Pos{File: fl.f, Offset: off} }
@@ -209,8 +210,14 @@ func (fl *fileLoader) load() *ir.Schema {
 		scratch.schemaType(root, "", "", "Schema", true)
 		return nil
 	}
+	fl.id = s.ID
 	t := fl.schemaType(root, "", "", s.GoName, true)
 	if t == nil || t.Kind != ir.Object {
+		return nil
+	}
+	if use := fl.idents[s.GoName]; use.pos.File != fl.f {
+		// The fact type's name is taken: its other names would only
+		// repeat the collision.
 		return nil
 	}
 	s.Root = t.Object

@@ -317,7 +317,11 @@ func (fl *fileLoader) object(n *node, where, goName string) *ir.ObjectType {
 			o.AdditionalProperties = m.value.boolean
 		}
 	}
-	if !fl.claim(goName, "the type of "+fl.describeWhere(where), fl.pos(n.off)) {
+	what := "the type of " + fl.describeWhere(where)
+	if where == "" {
+		what = "the fact type of " + fl.id
+	}
+	if !fl.claim(goName, what, fl.pos(n.off)) {
 		return o
 	}
 	goNames := map[string]string{}
@@ -340,7 +344,7 @@ func (fl *fileLoader) object(n *node, where, goName string) *ir.ObjectType {
 
 func (fl *fileLoader) describeWhere(where string) string {
 	if where == "" {
-		return "the event data"
+		return "the event data of " + fl.id
 	}
 	return "property " + strconv.Quote(where)
 }
