@@ -16,18 +16,23 @@ type bench10KB struct{}
 func (bench10KB) Name() string {
 	return "bench10"
 }
+
 func (bench10KB) Version() string {
 	return "1.0.0"
 }
+
 func (bench10KB) On() []string {
 	return []string{"com.bench.sample"}
 }
+
 func (bench10KB) FactName() string {
 	return "Sample"
 }
+
 func (bench10KB) SchemaID() string {
 	return "com.bench.sample/v1"
 }
+
 func (bench10KB) MaxCycles() int {
 	return 20
 }

@@ -16,18 +16,23 @@ type bench100KB struct{}
 func (bench100KB) Name() string {
 	return "bench100"
 }
+
 func (bench100KB) Version() string {
 	return "1.0.0"
 }
+
 func (bench100KB) On() []string {
 	return []string{"com.bench.sample"}
 }
+
 func (bench100KB) FactName() string {
 	return "Sample"
 }
+
 func (bench100KB) SchemaID() string {
 	return "com.bench.sample/v1"
 }
+
 func (bench100KB) MaxCycles() int {
 	return 110
 }

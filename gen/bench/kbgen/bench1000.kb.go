@@ -16,18 +16,23 @@ type bench1000KB struct{}
 func (bench1000KB) Name() string {
 	return "bench1000"
 }
+
 func (bench1000KB) Version() string {
 	return "1.0.0"
 }
+
 func (bench1000KB) On() []string {
 	return []string{"com.bench.sample"}
 }
+
 func (bench1000KB) FactName() string {
 	return "Sample"
 }
+
 func (bench1000KB) SchemaID() string {
 	return "com.bench.sample/v1"
 }
+
 func (bench1000KB) MaxCycles() int {
 	return 1010
 }

@@ -35,16 +35,16 @@ type TestSemV1 struct {
 
 // Reset zeroes x but keeps the capacity of its slices, nested ones included.
 func (x *TestSemV1) Reset() {
-	k11 := rules.KeepCap(x.Items)
-	clear(k11[:cap(k11)])
-	k12 := rules.KeepCap(x.Tags)
-	clear(k12[:cap(k12)])
-	k13 := rules.KeepCap(x.Counts)
-	clear(k13[:cap(k13)])
+	keepItems := rules.KeepCap(x.Items)
+	clear(keepItems[:cap(keepItems)])
+	keepTags := rules.KeepCap(x.Tags)
+	clear(keepTags[:cap(keepTags)])
+	keepCounts := rules.KeepCap(x.Counts)
+	clear(keepCounts[:cap(keepCounts)])
 	*x = TestSemV1{
-		Counts: k13,
-		Items:  k11,
-		Tags:   k12,
+		Counts: keepCounts,
+		Items:  keepItems,
+		Tags:   keepTags,
 	}
 }
 

@@ -1,0 +1,71 @@
+package gen
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/eventrunner/eventrunner"
+
+// TestLayering keeps the dependency directions of DESIGN.md §2 true:
+// generated/ imports only runtime/rules among project packages, runtime/
+// never imports generated/ or gen/, and runtime/rules imports only the
+// standard library.
+func TestLayering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list over the module is slow; skipped in -short")
+	}
+	pkgs := listPackages(t, "../...")
+	for _, p := range pkgs {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		for _, dep := range p.Deps {
+			if !strings.HasPrefix(dep, module+"/") {
+				continue
+			}
+			d := strings.TrimPrefix(dep, module+"/")
+			switch {
+			case under(rel, "generated") && d != "runtime/rules":
+				t.Errorf("%s imports %s; generated code may import only runtime/rules", rel, d)
+			case under(rel, "runtime") && (under(d, "generated") || under(d, "gen")):
+				t.Errorf("%s imports %s; runtime/ must not depend on generated/ or gen/", rel, d)
+			}
+		}
+		if rel == "runtime/rules" {
+			for _, dep := range p.Deps {
+				if strings.Contains(strings.Split(dep, "/")[0], ".") {
+					t.Errorf("runtime/rules imports %s; it must stay standard-library only", dep)
+				}
+			}
+		}
+	}
+}
+
+func under(path, dir string) bool { return path == dir || strings.HasPrefix(path, dir+"/") }
+
+type goPackage struct {
+	ImportPath string
+	Deps       []string
+}
+
+func listPackages(t *testing.T, pattern string) []goPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps=false", "-json", pattern).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []goPackage
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
