@@ -67,19 +67,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeProblem(w, problem(http.StatusMethodNotAllowed, "method", "use POST"))
+		WriteProblem(w, NewProblem(http.StatusMethodNotAllowed, "method", "use POST"))
 		return
 	}
 	t, err := h.cfg.Auth.Authenticate(APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
-		writeProblem(w, problem(http.StatusUnauthorized, "Authorization", "missing or unknown API key (send Authorization: Bearer <key> or X-API-Key)"))
+		WriteProblem(w, NewProblem(http.StatusUnauthorized, "Authorization", "missing or unknown API key (send Authorization: Bearer <key> or X-API-Key)"))
 		return
 	}
 	in, p := readEvents(r, h.tenantLimits(t), h.cfg.Raw)
 	if p != nil {
 		h.cfg.Metrics.rejected(t.ID, p.Status, len(in))
-		writeProblem(w, p)
+		WriteProblem(w, p)
 		return
 	}
 	results := h.accept(r.Context(), t.ID, in)
@@ -106,7 +106,7 @@ func (h *Handler) accept(ctx context.Context, tenantID string, in []incoming) []
 		case e.problem != nil:
 			results[i] = Result{ID: e.problem.EventID, Status: e.problem.Status, Problem: e.problem}
 		case e.ev.TenantID != "" && e.ev.TenantID != tenantID:
-			p := problem(http.StatusForbidden, "tenantid", "the event names tenant "+e.ev.TenantID+", the API key belongs to another tenant")
+			p := NewProblem(http.StatusForbidden, "tenantid", "the event names tenant "+e.ev.TenantID+", the API key belongs to another tenant")
 			results[i] = Result{ID: e.ev.ID, Status: p.Status, Problem: p}
 		default:
 			e.ev.TenantID = tenantID
@@ -138,7 +138,7 @@ func asProblem(err error) *Problem {
 	if errors.As(err, &p) {
 		return p
 	}
-	return problem(http.StatusServiceUnavailable, "", "not stored, retry: "+err.Error())
+	return NewProblem(http.StatusServiceUnavailable, "", "not stored, retry: "+err.Error())
 }
 
 // writeResults answers a single event with 202 or its problem, and a batch
@@ -160,7 +160,7 @@ func writeResults(w http.ResponseWriter, contentType string, results []Result) {
 		}
 	}
 	if !isBatch && len(results) == 1 && results[0].Problem != nil {
-		writeProblem(w, results[0].Problem)
+		WriteProblem(w, results[0].Problem)
 		return
 	}
 	if isBatch && reply.Rejected > 0 && reply.Accepted == 0 && status != http.StatusMultiStatus {

@@ -21,7 +21,7 @@ func (a *rejectTypes) Accept(_ context.Context, _ string, evs []*cloudevents.Eve
 	for i, ev := range evs {
 		a.seen = append(a.seen, ev)
 		if strings.HasPrefix(ev.Type, "bad") {
-			errs[i] = problem(http.StatusUnprocessableEntity, "data.$.x", "must be >= 0, got -1")
+			errs[i] = NewProblem(http.StatusUnprocessableEntity, "data.$.x", "must be >= 0, got -1")
 		}
 	}
 	return errs

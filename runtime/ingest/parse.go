@@ -57,7 +57,7 @@ func readEvents(r *http.Request, lim Limits, rawDefaults RawDefaults) ([]incomin
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct != "" && err != nil {
-		return nil, problem(http.StatusUnsupportedMediaType, "Content-Type", fmt.Sprintf("unparsable content type %q", ct))
+		return nil, NewProblem(http.StatusUnsupportedMediaType, "Content-Type", fmt.Sprintf("unparsable content type %q", ct))
 	}
 	mt = strings.ToLower(mt)
 	switch {
@@ -91,14 +91,14 @@ func readEvents(r *http.Request, lim Limits, rawDefaults RawDefaults) ([]incomin
 		}
 		return []incoming{{ev: ev}}, nil
 	}
-	return nil, problem(http.StatusUnsupportedMediaType, "Content-Type",
+	return nil, NewProblem(http.StatusUnsupportedMediaType, "Content-Type",
 		fmt.Sprintf("unsupported content type %q: send %s, %s, binary mode (ce-* headers) or application/json", mt, StructuredContentType, BatchContentType))
 }
 
 func readBody(r *http.Request, max int64) ([]byte, *Problem) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, problem(http.StatusBadRequest, "body", "reading the body: "+err.Error())
+		return nil, NewProblem(http.StatusBadRequest, "body", "reading the body: "+err.Error())
 	}
 	if int64(len(body)) > max {
 		return nil, tooLarge(max)
@@ -107,7 +107,7 @@ func readBody(r *http.Request, max int64) ([]byte, *Problem) {
 }
 
 func tooLarge(max int64) *Problem {
-	return problem(http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("larger than the limit of %d bytes", max))
+	return NewProblem(http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("larger than the limit of %d bytes", max))
 }
 
 func parseStructured(body []byte) (*cloudevents.Event, *Problem) {
@@ -123,21 +123,21 @@ func parseStructured(body []byte) (*cloudevents.Event, *Problem) {
 func attributeProblem(err error) *Problem {
 	var ae *cloudevents.AttributeError
 	if errors.As(err, &ae) {
-		return problem(http.StatusBadRequest, ae.Attribute, ae.Reason)
+		return NewProblem(http.StatusBadRequest, ae.Attribute, ae.Reason)
 	}
-	return problem(http.StatusBadRequest, "body", err.Error())
+	return NewProblem(http.StatusBadRequest, "body", err.Error())
 }
 
 func readBatch(body []byte, lim Limits) ([]incoming, *Problem) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, problem(http.StatusBadRequest, "body", "a batch must be a JSON array of structured events: "+err.Error())
+		return nil, NewProblem(http.StatusBadRequest, "body", "a batch must be a JSON array of structured events: "+err.Error())
 	}
 	if len(items) == 0 {
-		return nil, problem(http.StatusBadRequest, "body", "empty batch")
+		return nil, NewProblem(http.StatusBadRequest, "body", "empty batch")
 	}
 	if len(items) > lim.MaxBatch {
-		return nil, problem(http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("%d events in a batch, the limit is %d", len(items), lim.MaxBatch))
+		return nil, NewProblem(http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("%d events in a batch, the limit is %d", len(items), lim.MaxBatch))
 	}
 	out := make([]incoming, len(items))
 	for i, raw := range items {
@@ -178,17 +178,17 @@ func parseBinary(h http.Header, contentType string, body []byte) (*cloudevents.E
 		attr := lname[3:]
 		v, err := percentDecode(values[0])
 		if err != nil {
-			return nil, problem(http.StatusBadRequest, name, err.Error())
+			return nil, NewProblem(http.StatusBadRequest, name, err.Error())
 		}
 		setAttribute(ev, attr, v)
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		if !cloudevents.IsJSONContentType(contentType) {
-			return nil, problem(http.StatusUnsupportedMediaType, "Content-Type",
+			return nil, NewProblem(http.StatusUnsupportedMediaType, "Content-Type",
 				fmt.Sprintf("data must be JSON, got %q", contentType))
 		}
 		if !json.Valid(body) {
-			return nil, problem(http.StatusBadRequest, "body", "data is not valid JSON")
+			return nil, NewProblem(http.StatusBadRequest, "body", "data is not valid JSON")
 		}
 		ev.Data = body
 	}

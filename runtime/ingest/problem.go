@@ -36,7 +36,8 @@ func (p *Problem) Error() string {
 	return p.Detail
 }
 
-func problem(status int, field, detail string) *Problem {
+// NewProblem returns a problem of the given status naming field.
+func NewProblem(status int, field, detail string) *Problem {
 	return &Problem{
 		Type:   "https://eventrunner.dev/problems/" + slug(status),
 		Title:  http.StatusText(status),
@@ -68,8 +69,8 @@ func slug(status int) string {
 	return "internal"
 }
 
-// writeProblem sends p as the response.
-func writeProblem(w http.ResponseWriter, p *Problem) {
+// WriteProblem sends p as the response.
+func WriteProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", ProblemContentType)
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

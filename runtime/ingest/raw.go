@@ -39,10 +39,10 @@ func wrapRaw(r *http.Request, body []byte, d RawDefaults) (*cloudevents.Event, *
 		Data:            body,
 	}
 	if !json.Valid(body) {
-		return nil, problem(http.StatusBadRequest, "body", "not valid JSON")
+		return nil, NewProblem(http.StatusBadRequest, "body", "not valid JSON")
 	}
 	if ev.Type == "" {
-		return nil, problem(http.StatusBadRequest, TypeHeader, "a raw JSON event needs a type: set the "+TypeHeader+" header or the type query parameter")
+		return nil, NewProblem(http.StatusBadRequest, TypeHeader, "a raw JSON event needs a type: set the "+TypeHeader+" header or the type query parameter")
 	}
 	if err := ev.Check(); err != nil {
 		return nil, attributeProblem(err)
