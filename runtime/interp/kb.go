@@ -1,7 +1,6 @@
 package interp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +15,11 @@ import (
 
 // EventFact is the GRL name of the built-in CloudEvent fact.
 const EventFact = "Event"
+
+// libVersion is the version of every knowledge base in its own grule
+// library: a KB's library holds only that KB, and kb.yaml's version may be
+// empty.
+const libVersion = "1"
 
 // Spec describes a knowledge base to interpret: the metadata a compiled
 // knowledge base carries (kb.yaml) plus its GRL sources.
@@ -62,9 +66,6 @@ func New(spec Spec) (*KB, error) {
 	if spec.MaxCycles <= 0 {
 		spec.MaxCycles = rules.DefaultMaxCycles
 	}
-	if spec.Version == "" {
-		spec.Version = "0.0.0"
-	}
 	spec.On = append([]string(nil), spec.On...)
 	spec.Sources = append([]rules.Source(nil), spec.Sources...)
 
@@ -72,11 +73,11 @@ func New(spec Spec) (*KB, error) {
 	b := builder.NewRuleBuilder(lib)
 	for _, src := range spec.Sources {
 		res := pkg.NewBytesResource([]byte(src.Text))
-		if err := b.BuildRuleFromResource(spec.Name, spec.Version, res); err != nil {
+		if err := b.BuildRuleFromResource(spec.Name, libVersion, res); err != nil {
 			return nil, fmt.Errorf("interp: knowledge base %s: %s: %w", spec.Name, src.Path, grlError(err))
 		}
 	}
-	infos, err := ruleInfos(spec.Sources, lib.GetKnowledgeBase(spec.Name, spec.Version))
+	infos, err := ruleInfos(spec.Sources, lib.GetKnowledgeBase(spec.Name, libVersion))
 	if err != nil {
 		return nil, fmt.Errorf("interp: knowledge base %s: %w", spec.Name, err)
 	}
@@ -160,9 +161,7 @@ func (kb *KB) Sources() []rules.Source { return kb.spec.Sources }
 
 // String names the knowledge base for logs and test failures.
 func (kb *KB) String() string {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s@%s (%s %s, %d rules, interpreted)", kb.spec.Name, kb.spec.Version, kb.spec.FactName, kb.spec.SchemaID, len(kb.rules))
-	return b.String()
+	return fmt.Sprintf("%s@%s (%s %s, %d rules, interpreted)", kb.spec.Name, kb.spec.Version, kb.spec.FactName, kb.spec.SchemaID, len(kb.rules))
 }
 
 // Execute runs grule over fact (bound under FactName) and x.Event (bound as
@@ -194,7 +193,7 @@ func (kb *KB) get() (*instance, error) {
 		kb.free = kb.free[:n-1]
 		return in, nil
 	}
-	gkb, err := kb.lib.NewKnowledgeBaseInstance(kb.spec.Name, kb.spec.Version)
+	gkb, err := kb.lib.NewKnowledgeBaseInstance(kb.spec.Name, libVersion)
 	if err != nil {
 		return nil, fmt.Errorf("interp: knowledge base %s: new grule instance: %w", kb.spec.Name, err)
 	}

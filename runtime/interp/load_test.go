@@ -124,3 +124,23 @@ func TestLoadDirErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseKBYAML: any kb.yaml is either refused with an error or yields a
+// spec with the fields the generator requires.
+func FuzzParseKBYAML(f *testing.F) {
+	for _, seed := range []string{goodYAML, "name: [", "", "name: a\non: [t]\nfacts: {A: t/v1, B: t/v1}\n",
+		"name: a\non: [t]\nfacts: {Event: t/v1}\nmax_cycles: -1\n", "name: a\non: t\nfacts: 3\n", "colour: red\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, reg := range []*rules.Registry{nil, testRegistry(t)} {
+			spec, err := parseKBYAML(data, reg)
+			if err != nil {
+				continue
+			}
+			if spec.Name == "" || spec.FactName == "" || spec.FactName == EventFact || spec.SchemaID == "" || len(spec.On) == 0 || spec.MaxCycles < 0 {
+				t.Fatalf("accepted an incomplete kb.yaml: %+v", spec)
+			}
+		}
+	})
+}

@@ -292,3 +292,26 @@ func TestExtractFieldLiterals(t *testing.T) {
 		t.Errorf("fields:\n got %q\nwant %q", got, want)
 	}
 }
+
+// FuzzExtractLiterals: any text, GRL or not, lexes without panicking and
+// every literal found is in the overall lists.
+func FuzzExtractLiterals(f *testing.F) {
+	f.Add(`rule R "d" salience 1 { when X.A[X.B.Len() - 1].C.ToUpper().HasPrefix("p") && X.N > -2.5 then Retract("R"); }`)
+	f.Add(`rule { when ( ] ) [ . . "unterminated`)
+	f.Add("0x1F 077 1e400 'single' \"\"")
+	f.Fuzz(func(t *testing.T, text string) {
+		lits := ExtractLiterals(text)
+		for path, fl := range lits.Fields {
+			for _, s := range fl.Strings {
+				if !slices.Contains(lits.Strings, s) {
+					t.Fatalf("%s: string %q missing from the overall list", path, s)
+				}
+			}
+			for _, n := range fl.Numbers {
+				if !slices.Contains(lits.Numbers, n) {
+					t.Fatalf("%s: number %v missing from the overall list", path, n)
+				}
+			}
+		}
+	})
+}
