@@ -332,7 +332,10 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	for i := 0; i < 3; i++ { // deliveries that "crash": never settled
+	// Deliveries that "crash": never settled. Pull requests keep coming so
+	// that the server tries a third delivery and gives up.
+	deadline := time.Now().Add(15 * time.Second)
+	for env.Count(t, bus.StreamDLQ, "") == 0 && time.Now().Before(deadline) {
 		mb, err := cons.Fetch(1, jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
@@ -355,7 +358,7 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 		string(dlq[0].Data) != `{"poison":true}` || !strings.Contains(h.Get(bus.HeaderDLQReason), "delivered the message 2 times") {
 		t.Errorf("dead letter %s %v %s", dlq[0].Subject, h, dlq[0].Data)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for env.Count(t, bus.StreamProc, "") != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

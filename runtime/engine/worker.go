@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"github.com/eventrunner/eventrunner/runtime/store"
+)
+
+// item is one message of a batch on its way through the engine.
+type item struct {
+	msg    jetstream.Msg
+	tenant string
+	ingest time.Time // when eventrunner accepted the event
+	rec    store.Record
+	hasRec bool
+	out    *nats.Msg // the ER_TENANT or ER_DLQ message; nil when dropped
+	dead   bool      // out is a dead letter
+	kind   string    // dead-letter kind
+	retry  bool      // settle with a delayed nak
+	pubErr error
+}
+
+// worker is one fetch loop with its own reusable state: a fact per schema,
+// the rules.Exec, the scratch buffers of a batch.
+type worker struct {
+	e     *Engine
+	x     rules.Exec
+	facts map[*rules.Schema]rules.Fact
+	ev    cloudevents.Event
+	data  []byte
+	ext   []bus.Extension
+	items []item
+	recs  []store.Record
+	outs  []*nats.Msg
+	errs  []error
+}
+
+func newWorker(e *Engine) *worker {
+	return &worker{e: e, facts: map[*rules.Schema]rules.Fact{}}
+}
+
+// handle runs one batch: rules for every event, one store Put, one publish
+// round, then each message is acked, or nakked when its store write or
+// publish failed.
+func (w *worker) handle(ctx context.Context, msgs []jetstream.Msg) {
+	m := w.e.metrics
+	rs := w.e.rules.Load() // one rule set for the whole batch
+	start := time.Now()
+	size := 0
+	for _, msg := range msgs {
+		size += len(msg.Data()) + 512
+	}
+	// Processed events are carved out of one buffer per batch: the store
+	// and the publisher copy them before Put and PublishBatch return.
+	arena := make([]byte, 0, size)
+	w.items = w.items[:0]
+	for _, msg := range msgs {
+		w.items = append(w.items, item{msg: msg})
+		it := &w.items[len(w.items)-1]
+		arena = w.process(rs, it, arena)
+	}
+	m.stage.WithLabelValues("rules").Observe(time.Since(start).Seconds())
+	m.batch.Observe(float64(len(msgs)))
+
+	t := time.Now()
+	w.store(ctx)
+	stored := time.Now()
+	m.stage.WithLabelValues("store").Observe(stored.Sub(t).Seconds())
+
+	w.publish(ctx)
+	m.stage.WithLabelValues("publish").Observe(time.Since(stored).Seconds())
+	w.settle(stored)
+	clear(w.items)
+	clear(w.recs)
+	clear(w.outs)
+}
+
+// store writes the batch's records in one Put. A Put the store refuses as
+// invalid is retried record by record so that only the culprits are
+// dead-lettered; any other failure marks the batch for redelivery.
+func (w *worker) store(ctx context.Context) {
+	w.recs = w.recs[:0]
+	for i := range w.items {
+		if it := &w.items[i]; it.hasRec && !it.retry {
+			w.recs = append(w.recs, it.rec)
+		}
+	}
+	if len(w.recs) == 0 {
+		return
+	}
+	err := w.put(ctx, w.recs)
+	if err == nil {
+		return
+	}
+	invalid := errors.Is(err, store.ErrInvalid)
+	if !invalid {
+		w.e.log.Warn("store put failed, will redeliver", "records", len(w.recs), "err", err)
+	}
+	for i := range w.items {
+		it := &w.items[i]
+		if !it.hasRec || it.retry {
+			continue
+		}
+		if !invalid {
+			it.retry = true
+			continue
+		}
+		if err := w.put(ctx, []store.Record{it.rec}); errors.Is(err, store.ErrInvalid) {
+			w.deadLetter(it, bus.Rejection{Kind: "store-rejected", Reason: err.Error()})
+		} else if err != nil {
+			it.retry = true
+		}
+	}
+}
+
+// put retries transient failures briefly before giving up.
+func (w *worker) put(ctx context.Context, recs []store.Record) error {
+	var err error
+	for attempt, wait := 0, 50*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*5 {
+		if err = w.e.opts.Store.Put(ctx, recs); err == nil || errors.Is(err, store.ErrInvalid) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
+	return err
+}
+
+// publish sends the processed events and dead letters of the batch in one
+// round of acks.
+func (w *worker) publish(ctx context.Context) {
+	w.outs, w.errs = w.outs[:0], w.errs[:0]
+	for i := range w.items {
+		if it := &w.items[i]; it.out != nil && !it.retry {
+			w.outs = append(w.outs, it.out)
+			w.errs = append(w.errs, nil)
+		}
+	}
+	if len(w.outs) == 0 {
+		return
+	}
+	_ = w.e.pub.PublishBatch(ctx, w.outs, w.errs)
+	j := 0
+	for i := range w.items {
+		if it := &w.items[i]; it.out != nil && !it.retry {
+			it.pubErr = w.errs[j]
+			j++
+		}
+	}
+}
+
+// settle acks or naks every message and records the outcome.
+func (w *worker) settle(stored time.Time) {
+	m := w.e.metrics
+	for i := range w.items {
+		it := &w.items[i]
+		if it.retry || it.pubErr != nil {
+			if it.pubErr != nil {
+				w.e.log.Warn("publish failed, will redeliver", "subject", it.out.Subject, "err", it.pubErr)
+			}
+			_ = it.msg.NakWithDelay(w.retryDelay(it.msg))
+			m.events.WithLabelValues("retry").Inc()
+			continue
+		}
+		if err := it.msg.Ack(); err != nil {
+			w.e.log.Warn("ack", "subject", it.msg.Subject(), "err", err)
+		}
+		switch {
+		case it.dead:
+			m.events.WithLabelValues("dlq").Inc()
+			m.dlq.WithLabelValues(it.kind).Inc()
+		case it.out == nil:
+			m.events.WithLabelValues("dropped").Inc()
+		default:
+			m.events.WithLabelValues("processed").Inc()
+		}
+		if it.hasRec && !it.ingest.IsZero() {
+			m.ingestToStored.Observe(stored.Sub(it.ingest).Seconds())
+		}
+	}
+}
+
+// retryDelay doubles with each delivery: 1 s, 2 s, 4 s … 30 s.
+func (w *worker) retryDelay(msg jetstream.Msg) time.Duration {
+	md, err := msg.Metadata()
+	if err != nil || md.NumDelivered == 0 {
+		return time.Second
+	}
+	return min(time.Second<<min(md.NumDelivered-1, 5), 30*time.Second)
+}
+
+// deadLetter replaces the item's outcome with a dead letter.
+func (w *worker) deadLetter(it *item, r bus.Rejection) {
+	r.Stage = Stage
+	tenant := it.tenant
+	if tenant == "" {
+		tenant = bus.TenantOfSubject(it.msg.Subject())
+	}
+	it.hasRec, it.dead, it.kind = false, true, r.Kind
+	it.out = bus.DLQMsg(tenant, bus.OriginOf(it.msg), r)
+	w.e.log.Debug("dead letter", "subject", it.msg.Subject(), "kind", r.Kind, "field", r.Field, "reason", r.Reason)
+}
+
+func (w *worker) fact(s *rules.Schema) rules.Fact {
+	f := w.facts[s]
+	if f == nil {
+		f = s.New()
+		w.facts[s] = f
+	}
+	return f
+}
+
+// deliveries is how often msg has been delivered (1 on the first).
+func deliveries(msg jetstream.Msg) uint64 {
+	if md, err := msg.Metadata(); err == nil {
+		return md.NumDelivered
+	}
+	return 1
+}
+
+func kindOf(err error) string {
+	var mc *rules.MaxCycleError
+	var re *rules.RuleError
+	switch {
+	case errors.As(err, &mc):
+		return "max-cycles"
+	case errors.As(err, &re):
+		return "rule-error"
+	}
+	return "internal"
+}
+
+// execute runs one knowledge base, turning a panic into an error.
+func execute(kb rules.KnowledgeBase, x *rules.Exec, f rules.Fact) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return kb.Execute(x, f)
+}
