@@ -125,6 +125,9 @@ func check(n *Node, v reflect.Value, path string, required bool, problems *[]str
 	case reflect.Int64, reflect.Float64:
 		x := v.Convert(reflect.TypeFor[float64]()).Float()
 		lo, hi := bounds(n)
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			bad("%v is not a JSON number", x)
+		}
 		if x < lo || x > hi {
 			bad("%v out of [%v, %v]", x, lo, hi)
 		}

@@ -158,7 +158,7 @@ func (f *Filler) genFloat(r *rand.Rand, n *Node, lits *Literals) float64 {
 	if r.IntN(100) < pLiteral {
 		var cands []float64
 		add := func(x float64) {
-			if x >= lo && x <= hi {
+			if x >= lo && x <= hi && !math.IsInf(x, 0) {
 				cands = append(cands, x)
 			}
 		}
