@@ -1,0 +1,15 @@
+// Package store keeps processed events so that they can be read back by id
+// and listed per tenant in event-time order. It defines the Store contract
+// (Record, Query, Page, the opaque cursor) shared by every backend, and the
+// embedded Pebble backend that `eventrunner serve` uses by default.
+//
+// A backend is an upsert keyed by (tenant, id): the engine may write the same
+// processed event again after a redelivery and the store must neither
+// duplicate nor disturb it. Lists are ordered by event time descending, then
+// id ascending, the clustering order of the Cassandra design (DESIGN §5), so
+// that every backend pages the same way. storetest holds the contract tests
+// every backend runs.
+//
+// It imports the standard library and Pebble only; it never imports
+// generated/, gen/ or the other runtime packages.
+package store

@@ -1,0 +1,348 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// PebbleOptions tunes OpenPebble. The zero value is the production setting.
+type PebbleOptions struct {
+	// NoSync commits without waiting for the write-ahead log to reach the
+	// disk: a process crash loses nothing, a machine crash may lose the last
+	// writes. For tests and benchmarks; by default a nil Put is durable, which
+	// the ingest's 202 relies on.
+	NoSync bool
+	// CacheSize is Pebble's block cache in bytes (default 128 MiB). Pebble
+	// charges its memtables (32 MiB each, up to two or three live) to it, so
+	// much less leaves no room for the index and filter blocks that every
+	// upsert's lookup reads.
+	CacheSize int64
+	// Logger receives Pebble's messages: informational ones (WAL replay,
+	// compactions) at debug level, errors at error level. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// pebbleLogger adapts slog to Pebble's logger, which would otherwise print
+// every WAL replay to stderr through the standard log package.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+// Fatalf must not return: Pebble calls it where going on would corrupt data.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble", "fatal", true)
+	panic("pebble: " + msg)
+}
+
+// Pebble is the embedded Store: one Pebble database in a directory, written
+// by a single goroutine that commits concurrent Puts together (one batch, one
+// WAL sync for the group), which keeps the read-before-write of the upsert
+// race-free without per-key locks.
+type Pebble struct {
+	db *pebble.DB
+	wo *pebble.WriteOptions
+
+	// mu is held shared by every call and exclusively by Close, so that Close
+	// drains in-flight calls and nothing touches db afterwards.
+	mu     sync.RWMutex
+	closed bool
+
+	reqs       chan *putRequest
+	writerDone chan struct{}
+}
+
+var _ Store = (*Pebble)(nil)
+
+// OpenPebble opens (creating if needed) the store in dir.
+func OpenPebble(dir string, opts PebbleOptions) (*Pebble, error) {
+	po := &pebble.Options{
+		CacheSize:          opts.CacheSize,
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       32 << 20,
+		Logger:             pebbleLogger{opts.Logger},
+	}
+	if opts.Logger == nil {
+		po.Logger = pebbleLogger{slog.Default()}
+	}
+	if po.CacheSize == 0 {
+		po.CacheSize = 128 << 20
+	}
+	// Upserts look every id up before writing it, and most ids are new: bloom
+	// filters answer those misses without reading data blocks.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("store: open pebble in %s: %w", dir, err)
+	}
+	s := &Pebble{
+		db:         db,
+		wo:         pebble.Sync,
+		reqs:       make(chan *putRequest, 256),
+		writerDone: make(chan struct{}),
+	}
+	if opts.NoSync {
+		s.wo = pebble.NoSync
+	}
+	go s.writeLoop()
+	return s, nil
+}
+
+// Close drains in-flight calls and closes the database. Closing twice is a
+// no-op.
+func (s *Pebble) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	<-s.writerDone
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close pebble: %w", err)
+	}
+	return nil
+}
+
+// enter admits a call unless the store is closed; the caller must s.mu.RUnlock.
+func (s *Pebble) enter() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// reader is what Get and List need of a *pebble.DB or *pebble.Snapshot.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// errMoved means the record moved between reading its id entry and its body.
+var errMoved = errors.New("record moved during read")
+
+// Get returns the record (tenant, id).
+func (s *Pebble) Get(ctx context.Context, tenant, id string) (Record, error) {
+	if !ValidTenant(tenant) || id == "" {
+		return Record{}, fmt.Errorf("store: get %s/%q: bad tenant or empty id: %w", tenant, id, ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+	}
+	if err := s.enter(); err != nil {
+		return Record{}, err
+	}
+	defer s.mu.RUnlock()
+	r, err := s.get(s.db, tenant, id)
+	if errors.Is(err, errMoved) {
+		// A concurrent Put moved it: a snapshot sees both entries at once.
+		snap := s.db.NewSnapshot()
+		defer snap.Close()
+		r, err = s.get(snap, tenant, id)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+	}
+	return r, nil
+}
+
+func (s *Pebble) get(rd reader, tenant, id string) (Record, error) {
+	v, closer, err := rd.Get(idKey(tenant, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	tdesc, _, err := decodeIDValue(v)
+	if err != nil {
+		closer.Close()
+		return Record{}, fmt.Errorf("id entry: %w", err)
+	}
+	tk := timeKey(tenant, tdesc, id)
+	closer.Close()
+
+	body, closer, err := rd.Get(tk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		if rd == reader(s.db) {
+			return Record{}, errMoved
+		}
+		return Record{}, fmt.Errorf("id entry without body: %w", errBadValue)
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	defer closer.Close()
+	r := Record{Tenant: tenant, ID: id}
+	if r.Time, _, err = decodeTimeDesc(tdesc); err != nil {
+		return Record{}, err
+	}
+	if err := decodeBody(body, &r); err != nil {
+		return Record{}, fmt.Errorf("body: %w", err)
+	}
+	return r, nil
+}
+
+// List returns one page of q, scanning the time index, or the type index
+// when q.Type is set.
+func (s *Pebble) List(ctx context.Context, q Query) (Page, error) {
+	q, err := NormalizeQuery(q)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	sp, err := newSpan(q)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	if err := s.enter(); err != nil {
+		return Page{}, err
+	}
+	defer s.mu.RUnlock()
+	var rd reader = s.db
+	if q.Type != "" {
+		// Index entries and bodies must come from the same point in time.
+		snap := s.db.NewSnapshot()
+		defer snap.Close()
+		rd = snap
+	}
+	page, err := s.scan(ctx, rd, q, sp)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	return page, nil
+}
+
+// span is the key range a query scans: [lower, upper), keys starting with
+// prefix (keyspace, tenant and, for the type index, the type).
+type span struct {
+	prefix, lower, upper []byte
+	empty                bool
+}
+
+// newSpan turns the query's bounds and cursor into keys: time < To starts
+// after every key at To's time↓, time >= From ends after every key at From's,
+// and the cursor starts just after its position's key.
+func newSpan(q Query) (span, error) {
+	var sp span
+	if q.Type == "" {
+		sp.prefix = tenantPrefix(nsByTime, q.Tenant)
+	} else {
+		sp.prefix = appendString(tenantPrefix(nsByType, q.Tenant), q.Type)
+	}
+	sp.lower = sp.prefix
+	sp.upper = successor(sp.prefix)
+	if !q.To.IsZero() {
+		next := successor(appendTimeDesc(nil, q.To))
+		if next == nil {
+			return span{empty: true}, nil
+		}
+		sp.lower = append(bytes.Clone(sp.prefix), next...)
+	}
+	if !q.From.IsZero() {
+		if next := successor(appendTimeDesc(nil, q.From)); next != nil {
+			sp.upper = append(bytes.Clone(sp.prefix), next...)
+		}
+	}
+	if q.Cursor != "" {
+		pos, err := DecodeCursor(q)
+		if err != nil {
+			return span{}, err
+		}
+		k := appendTimeDesc(bytes.Clone(sp.prefix), pos.Time)
+		k = append(appendString(k, pos.ID), 0x00)
+		if bytes.Compare(k, sp.lower) > 0 {
+			sp.lower = k
+		}
+	}
+	sp.empty = bytes.Compare(sp.lower, sp.upper) >= 0
+	return sp, nil
+}
+
+// scan reads up to q.Limit records of sp, and one more key to know whether
+// a next page exists.
+func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, error) {
+	var page Page
+	if sp.empty {
+		return page, nil
+	}
+	it, err := rd.NewIter(&pebble.IterOptions{LowerBound: sp.lower, UpperBound: sp.upper})
+	if err != nil {
+		return page, err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		if len(page.Records) == q.Limit {
+			last := page.Records[len(page.Records)-1]
+			page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID})
+			break
+		}
+		if len(page.Records)%64 == 63 {
+			if err := ctx.Err(); err != nil {
+				return Page{}, err
+			}
+		}
+		r, err := s.scanned(rd, q, sp, it)
+		if err != nil {
+			return Page{}, err
+		}
+		page.Records = append(page.Records, r)
+	}
+	if err := it.Error(); err != nil {
+		return Page{}, err
+	}
+	return page, nil
+}
+
+// scanned decodes the record at the iterator: from the key and the value in
+// the time index, from the key and the body's key in the type index.
+func (s *Pebble) scanned(rd reader, q Query, sp span, it *pebble.Iterator) (Record, error) {
+	key := it.Key()
+	suffix := key[len(sp.prefix):]
+	t, id, err := parseTimeSuffix(suffix)
+	if err != nil {
+		return Record{}, fmt.Errorf("key %q: %w", key, err)
+	}
+	r := Record{Tenant: q.Tenant, ID: id, Time: t}
+	if q.Type == "" {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return Record{}, err
+		}
+		if err := decodeBody(v, &r); err != nil {
+			return Record{}, fmt.Errorf("body of %q: %w", id, err)
+		}
+		return r, nil
+	}
+	body, closer, err := rd.Get(timeKey(q.Tenant, suffix[:timeDescLen], id))
+	if err != nil {
+		return Record{}, fmt.Errorf("body of indexed %q: %w", id, err)
+	}
+	defer closer.Close()
+	if err := decodeBody(body, &r); err != nil {
+		return Record{}, fmt.Errorf("body of %q: %w", id, err)
+	}
+	return r, nil
+}

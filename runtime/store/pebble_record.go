@@ -1,0 +1,80 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Value encodings of the Pebble backend. Both start with a format version
+// byte so that a later layout can be read beside this one.
+//
+//	body    (key 't'): version, StoredAt (seconds int64, nanoseconds uint32),
+//	                   uvarint-prefixed Type, Source, Subject, SchemaID, then Event
+//	idValue (key 'i'): version, time↓ of the body key, then Type
+const (
+	bodyVersion    = 1
+	bodyStoredAt   = 1  // offset of StoredAt
+	bodyContent    = 13 // offset of what follows StoredAt
+	idValueVersion = 1
+)
+
+var errBadValue = errors.New("malformed value")
+
+func encodeBody(r *Record) []byte {
+	n := bodyContent + 4*binary.MaxVarintLen32 + len(r.Type) + len(r.Source) +
+		len(r.Subject) + len(r.SchemaID) + len(r.Event)
+	b := make([]byte, bodyContent, n)
+	b[0] = bodyVersion
+	binary.BigEndian.PutUint64(b[bodyStoredAt:], uint64(r.StoredAt.Unix()))
+	binary.BigEndian.PutUint32(b[bodyStoredAt+8:], uint32(r.StoredAt.Nanosecond()))
+	for _, s := range [...]string{r.Type, r.Source, r.Subject, r.SchemaID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, r.Event...)
+}
+
+// decodeBody fills the fields of r that the body holds; Event is copied, so
+// b may be reused afterwards.
+func decodeBody(b []byte, r *Record) error {
+	if len(b) < bodyContent || b[0] != bodyVersion {
+		return errBadValue
+	}
+	sec := int64(binary.BigEndian.Uint64(b[bodyStoredAt:]))
+	nsec := binary.BigEndian.Uint32(b[bodyStoredAt+8:])
+	r.StoredAt = time.Unix(sec, int64(nsec)).UTC()
+	rest := b[bodyContent:]
+	for _, dst := range [...]*string{&r.Type, &r.Source, &r.Subject, &r.SchemaID} {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return errBadValue
+		}
+		*dst = string(rest[w : w+int(n)])
+		rest = rest[w+int(n):]
+	}
+	r.Event = bytes.Clone(rest)
+	return nil
+}
+
+// sameContent reports whether two bodies differ at most in StoredAt.
+func sameContent(a, b []byte) bool {
+	return len(a) >= bodyContent && len(b) >= bodyContent &&
+		a[0] == b[0] && bytes.Equal(a[bodyContent:], b[bodyContent:])
+}
+
+func encodeIDValue(tdesc []byte, typ string) []byte {
+	b := make([]byte, 0, 1+timeDescLen+len(typ))
+	b = append(b, idValueVersion)
+	b = append(b, tdesc...)
+	return append(b, typ...)
+}
+
+// decodeIDValue returns the body's time↓ and the record's type; both alias v.
+func decodeIDValue(v []byte) (tdesc []byte, typ []byte, err error) {
+	if len(v) < 1+timeDescLen || v[0] != idValueVersion {
+		return nil, nil, errBadValue
+	}
+	return v[1 : 1+timeDescLen], v[1+timeDescLen:], nil
+}

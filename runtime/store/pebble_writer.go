@@ -1,0 +1,213 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// maxGroupRecords caps how many records of concurrent Puts one commit joins
+// (a single larger Put still commits alone, in one batch).
+const maxGroupRecords = 8192
+
+// putRequest is one Put waiting for the writer.
+type putRequest struct {
+	recs []prepared
+	done chan error // buffered: the writer never blocks on a gone caller
+}
+
+// prepared is a record encoded by its caller's goroutine, so that the writer
+// only looks up and commits.
+type prepared struct {
+	tenant, id, typ string
+	idKey           []byte
+	tdesc           []byte // time↓ of the event time
+	body            []byte
+}
+
+// Put upserts recs in one batch committed with the group of Puts waiting at
+// the same time.
+func (s *Pebble) Put(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: put: %w", err)
+	}
+	req := &putRequest{recs: make([]prepared, len(recs)), done: make(chan error, 1)}
+	now := time.Now().UTC()
+	for i := range recs {
+		if err := prepare(&recs[i], now, &req.recs[i]); err != nil {
+			return fmt.Errorf("store: put: %w", err)
+		}
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return fmt.Errorf("store: put: %w", ctx.Err())
+	}
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return fmt.Errorf("store: put %d records: %w", len(recs), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("store: put: %w", ctx.Err())
+	}
+}
+
+// prepare checks r and encodes it into p; r itself is not modified.
+func prepare(r *Record, now time.Time, p *prepared) error {
+	if err := CheckRecord(r); err != nil {
+		return err
+	}
+	c := *r
+	c.Time = c.Time.UTC()
+	if c.StoredAt.IsZero() {
+		c.StoredAt = now
+	}
+	*p = prepared{
+		tenant: c.Tenant, id: c.ID, typ: c.Type,
+		idKey: idKey(c.Tenant, c.ID),
+		tdesc: appendTimeDesc(nil, c.Time),
+		body:  encodeBody(&c),
+	}
+	return nil
+}
+
+// writeLoop commits Puts one group at a time: whatever is queued when the
+// previous commit ends goes into the next batch, so concurrent callers share
+// one WAL sync, and being the only writer makes read-before-write safe.
+func (s *Pebble) writeLoop() {
+	defer close(s.writerDone)
+	var group []*putRequest
+	for req := range s.reqs {
+		group = append(group[:0], req)
+		n := len(req.recs)
+	drain:
+		for n < maxGroupRecords {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+				n += len(r.recs)
+			default:
+				break drain
+			}
+		}
+		err := s.commit(group)
+		for _, r := range group {
+			r.done <- err
+		}
+		clear(group)
+	}
+}
+
+// slot is a record's stored state as the group being built sees it.
+type slot struct {
+	exists bool
+	tdesc  []byte
+	typ    string
+	body   []byte // nil until needed
+}
+
+// commit writes a group in one batch. For each record it compares with the
+// stored state (the database's, or an earlier record of the group's): equal
+// content is skipped, so that redelivery writes nothing and keeps StoredAt;
+// new content at the same time and type overwrites the body; a new time or
+// type also deletes the old index entries.
+func (s *Pebble) commit(group []*putRequest) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	slots := make(map[string]*slot)
+	for _, req := range group {
+		for i := range req.recs {
+			if err := s.stage(b, slots, &req.recs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if b.Empty() {
+		return nil
+	}
+	return b.Commit(s.wo)
+}
+
+func (s *Pebble) stage(b *pebble.Batch, slots map[string]*slot, p *prepared) error {
+	cur, ok := slots[string(p.idKey)]
+	if !ok {
+		var err error
+		if cur, err = s.load(p); err != nil {
+			return err
+		}
+		slots[string(p.idKey)] = cur
+	}
+	tk := timeKey(p.tenant, p.tdesc, p.id)
+	if cur.exists && bytes.Equal(cur.tdesc, p.tdesc) && cur.typ == p.typ {
+		if cur.body == nil {
+			body, err := s.read(tk)
+			if err != nil {
+				return fmt.Errorf("body of %s/%q: %w", p.tenant, p.id, err)
+			}
+			cur.body = body
+		}
+		if sameContent(cur.body, p.body) {
+			return nil
+		}
+		cur.body = p.body
+		return b.Set(tk, p.body, nil)
+	}
+	if cur.exists {
+		if err := b.Delete(timeKey(p.tenant, cur.tdesc, p.id), nil); err != nil {
+			return err
+		}
+		if err := b.Delete(typeKey(p.tenant, cur.typ, cur.tdesc, p.id), nil); err != nil {
+			return err
+		}
+	}
+	*cur = slot{exists: true, tdesc: p.tdesc, typ: p.typ, body: p.body}
+	if err := b.Set(p.idKey, encodeIDValue(p.tdesc, p.typ), nil); err != nil {
+		return err
+	}
+	if err := b.Set(tk, p.body, nil); err != nil {
+		return err
+	}
+	return b.Set(typeKey(p.tenant, p.typ, p.tdesc, p.id), nil, nil)
+}
+
+// load reads the stored state of p's (tenant, id).
+func (s *Pebble) load(p *prepared) (*slot, error) {
+	v, err := s.read(p.idKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return &slot{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("id entry of %s/%q: %w", p.tenant, p.id, err)
+	}
+	tdesc, typ, err := decodeIDValue(v)
+	if err != nil {
+		return nil, fmt.Errorf("id entry of %s/%q: %w", p.tenant, p.id, err)
+	}
+	return &slot{exists: true, tdesc: tdesc, typ: string(typ)}, nil
+}
+
+// read returns a copy of the value at key.
+func (s *Pebble) read(key []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
