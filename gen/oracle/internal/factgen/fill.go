@@ -115,27 +115,39 @@ func bounds(n *Node) (lo, hi float64) {
 	return lo, hi
 }
 
+// near picks an anchor (a boundary or a literal) and returns it exactly
+// half of the time, else moved by one of deltas; ok is false when nothing
+// near an anchor lies within [lo, hi].
+func near(r *rand.Rand, lo, hi float64, anchors, deltas []float64) (float64, bool) {
+	for range 8 {
+		x := anchors[r.IntN(len(anchors))]
+		if r.IntN(2) == 0 {
+			x += deltas[r.IntN(len(deltas))]
+		}
+		if x >= lo && x <= hi && !math.IsInf(x, 0) {
+			return x, true
+		}
+	}
+	return 0, false
+}
+
+func anchors(lo, hi float64, lits *Literals) []float64 {
+	a := []float64{0, 1, -1}
+	if !math.IsInf(lo, 0) {
+		a = append(a, lo)
+	}
+	if !math.IsInf(hi, 0) {
+		a = append(a, hi)
+	}
+	return append(a, lits.Numbers...)
+}
+
 func (f *Filler) genInt(r *rand.Rand, n *Node, lits *Literals) int64 {
 	lo, hi := bounds(n)
 	p := r.IntN(100)
 	if p < pLiteral {
-		var cands []int64
-		add := func(x float64) {
-			if x >= lo && x <= hi && x >= math.MinInt64 && x < math.MaxInt64 {
-				cands = append(cands, int64(x))
-			}
-		}
-		for _, x := range []float64{0, 1, -1, lo, lo + 1, hi, hi - 1} {
-			add(x)
-		}
-		for _, l := range lits.Numbers {
-			add(math.Floor(l) - 1)
-			add(math.Floor(l))
-			add(math.Ceil(l))
-			add(math.Ceil(l) + 1)
-		}
-		if len(cands) > 0 {
-			return cands[r.IntN(len(cands))]
+		if x, ok := near(r, math.Max(lo, math.MinInt64), math.Min(hi, math.MaxInt64-1024), anchors(lo, hi, lits), []float64{1, -1}); ok {
+			return int64(x) // truncates a float literal toward zero
 		}
 	}
 	if p < pLiteral+pExtreme {
@@ -156,22 +168,8 @@ func (f *Filler) genInt(r *rand.Rand, n *Node, lits *Literals) int64 {
 func (f *Filler) genFloat(r *rand.Rand, n *Node, lits *Literals) float64 {
 	lo, hi := bounds(n)
 	if r.IntN(100) < pLiteral {
-		var cands []float64
-		add := func(x float64) {
-			if x >= lo && x <= hi && !math.IsInf(x, 0) {
-				cands = append(cands, x)
-			}
-		}
-		for _, x := range []float64{0, 1, -1, 0.5, lo, hi} {
-			add(x)
-		}
-		for _, l := range lits.Numbers {
-			for _, d := range []float64{0, 1, -1, 0.5, -0.5, 0.01, -0.01} {
-				add(l + d)
-			}
-		}
-		if len(cands) > 0 {
-			return cands[r.IntN(len(cands))]
+		if x, ok := near(r, lo, hi, anchors(lo, hi, lits), []float64{1, -1, 0.5, -0.5, 0.01, -0.01}); ok {
+			return x
 		}
 	}
 	scales := []float64{1, 10, 100, 1000, 20000}
@@ -184,6 +182,9 @@ func (f *Filler) genFloat(r *rand.Rand, n *Node, lits *Literals) float64 {
 	if r.IntN(10) < 7 { // prices and measurements mostly have two decimals
 		x = math.Round(x*100) / 100
 		x = math.Min(math.Max(x, a), b)
+	}
+	if x == 0 {
+		x = 0 // not -0, which rounding can yield and no JSON event carries
 	}
 	return x
 }

@@ -150,18 +150,27 @@ func extract(l *lexer, lits *Literals) {
 		case "DEC_LIT", "HEX_LIT", "OCT_LIT":
 			finish()
 			if v, err := strconv.ParseInt(text, 0, 64); err == nil {
-				cl.nums = append(cl.nums, float64(v), -float64(v))
+				cl.nums = append(cl.nums, signs(float64(v))...)
 			}
 		case "DECIMAL_FLOAT_LIT", "HEX_FLOAT_LIT":
 			finish()
 			if v, err := strconv.ParseFloat(text, 64); err == nil && !math.IsInf(v, 0) {
-				cl.nums = append(cl.nums, v, -v)
+				cl.nums = append(cl.nums, signs(v)...)
 			}
 		default:
 			finish()
 		}
 		prev = [2]string{prev[1], name}
 	}
+}
+
+// signs returns v and -v: GRL has negative literals but compares with
+// either sign. Zero stays positive: -0 is no value a JSON event carries.
+func signs(v float64) []float64 {
+	if v == 0 {
+		return []float64{0}
+	}
+	return []float64{v, -v}
 }
 
 func (l *Literals) normalize() {
