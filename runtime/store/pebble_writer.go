@@ -3,8 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -128,12 +128,15 @@ type slot struct {
 // new content at the same time and type overwrites the body; a new time or
 // type also deletes the old index entries.
 func (s *Pebble) commit(group []*putRequest) error {
+	slots, err := s.load(group)
+	if err != nil {
+		return err
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	slots := make(map[string]*slot)
 	for _, req := range group {
 		for i := range req.recs {
-			if err := s.stage(b, slots, &req.recs[i]); err != nil {
+			if err := s.stage(b, slots[string(req.recs[i].idKey)], &req.recs[i]); err != nil {
 				return err
 			}
 		}
@@ -144,15 +147,7 @@ func (s *Pebble) commit(group []*putRequest) error {
 	return b.Commit(s.wo)
 }
 
-func (s *Pebble) stage(b *pebble.Batch, slots map[string]*slot, p *prepared) error {
-	cur, ok := slots[string(p.idKey)]
-	if !ok {
-		var err error
-		if cur, err = s.load(p); err != nil {
-			return err
-		}
-		slots[string(p.idKey)] = cur
-	}
+func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
 	tk := timeKey(p.tenant, p.tdesc, p.id)
 	if cur.exists && bytes.Equal(cur.tdesc, p.tdesc) && cur.typ == p.typ {
 		if cur.body == nil {
@@ -186,20 +181,45 @@ func (s *Pebble) stage(b *pebble.Batch, slots map[string]*slot, p *prepared) err
 	return b.Set(typeKey(p.tenant, p.typ, p.tdesc, p.id), nil, nil)
 }
 
-// load reads the stored state of p's (tenant, id).
-func (s *Pebble) load(p *prepared) (*slot, error) {
-	v, err := s.read(p.idKey)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return &slot{}, nil
+// load reads the stored state of every (tenant, id) of the group. One
+// iterator seeking through the sorted keys costs about a quarter of as many
+// point Gets, and the lookups are most of the writer's own work.
+func (s *Pebble) load(group []*putRequest) (map[string]*slot, error) {
+	slots := make(map[string]*slot)
+	var keys [][]byte
+	for _, req := range group {
+		for i := range req.recs {
+			k := req.recs[i].idKey
+			if _, ok := slots[string(k)]; !ok {
+				slots[string(k)] = &slot{}
+				keys = append(keys, k)
+			}
+		}
 	}
+	slices.SortFunc(keys, bytes.Compare)
+	it, err := s.db.NewIter(nil)
 	if err != nil {
-		return nil, fmt.Errorf("id entry of %s/%q: %w", p.tenant, p.id, err)
+		return nil, err
 	}
-	tdesc, typ, err := decodeIDValue(v)
-	if err != nil {
-		return nil, fmt.Errorf("id entry of %s/%q: %w", p.tenant, p.id, err)
+	defer it.Close()
+	for _, k := range keys {
+		if !it.SeekPrefixGE(k) || !bytes.Equal(it.Key(), k) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("id entry %q: %w", k, err)
+		}
+		tdesc, typ, err := decodeIDValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("id entry %q: %w", k, err)
+		}
+		*slots[string(k)] = slot{exists: true, tdesc: bytes.Clone(tdesc), typ: string(typ)}
 	}
-	return &slot{exists: true, tdesc: tdesc, typ: string(typ)}, nil
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	return slots, nil
 }
 
 // read returns a copy of the value at key.
