@@ -79,6 +79,11 @@ func (ordersKB) Rules() []rules.RuleInfo {
 			Salience:    100,
 		},
 		{
+			Description: "orders replayed from the archive are stored again but not re-delivered",
+			Name:        "ReplayedOrder",
+			Salience:    99,
+		},
+		{
 			Description: "orders the risk model scores 90+ go to fraud review",
 			Name:        "HighRiskReject",
 			Salience:    95,
@@ -141,14 +146,14 @@ func (ordersKB) Sources() []rules.Source {
 		},
 		{
 			Path: "rules/orders/triage.grl",
-			Text: "// Triage: decide early whether an order is processed at all, and how urgently.\n// Every rule has its own salience so that grule's choice is deterministic.\n\nrule ZeroTotal \"an order with nothing to pay is stored but not delivered\" salience 100 {\n    when\n        Order.Total == 0 && Order.Status == \"\"\n    then\n        Order.Status = \"rejected\";\n        Event.Tag(\"zero-total\");\n        Event.Drop();\n        Complete();\n}\n\nrule HighRiskReject \"orders the risk model scores 90+ go to fraud review\" salience 95 {\n    when\n        Order.RiskScore >= 90 && Order.Status == \"\"\n    then\n        Order.Status = \"rejected\";\n        Order.Remarks = Order.Remarks + \"risk \" + Order.RiskScore + \";\";\n        Event.Tag(\"high-risk\");\n        Event.Route(\"fraud-review\");\n        Complete();\n}\n\nrule LineTotalMismatch \"a single-line order whose line exceeds the total is suspicious\" salience 92 {\n    when\n        Order.Status == \"\" && Order.Items.Len() == 1 &&\n        Order.Items[0].Quantity * Order.Items[0].UnitPrice > Order.Total + Order.Discount + 0.01\n    then\n        Order.Status = \"review\";\n        Event.Tag(\"total-mismatch\");\n}\n\nrule PlatinumPriority \"platinum customers jump the queue\" salience 90 {\n    when\n        Order.Customer.Tier == \"platinum\" && Order.Priority < 8\n    then\n        Order.Priority = 8;\n        Event.Tag(\"vip\");\n}\n\nrule GoldPriority \"gold customers come next\" salience 85 {\n    when\n        Order.Customer.Tier == \"gold\" && Order.Priority < 5\n    then\n        Order.Priority = 5;\n        Event.Tag(\"vip\");\n}\n\nrule LoyaltyMilestone \"every tenth order of a customer gets a priority bump\" salience 80 {\n    when\n        Order.Customer.OrderCount >= 10 && Order.Customer.OrderCount % 10 == 0 && Order.Priority < 10\n    then\n        Order.Priority = Order.Priority + 1;\n        Event.Tag(\"milestone\");\n        Retract(\"LoyaltyMilestone\");\n}\n\nrule MobileApp \"orders from the mobile app are tagged for the app team\" salience 50 {\n    when\n        Order.Channel == \"mobile\" && Event.Source.HasPrefix(\"app/\")\n    then\n        Event.Tag(\"mobile-app\");\n        Retract(\"MobileApp\");\n}\n\nrule CrossBorder \"shipping abroad needs a customs check\" salience 45 {\n    when\n        Order.Status == \"\" && Order.Address.Country != \"\" && Order.Customer.Country != \"\" &&\n        Order.Address.Country != Order.Customer.Country\n    then\n        Order.Status = \"review\";\n        Event.Route(\"customs\");\n}\n\nrule AutoApprove \"low-risk orders are approved\" salience 10 {\n    when\n        Order.Status == \"\" && Order.RiskScore < 50\n    then\n        Order.Status = \"approved\";\n}\n\nrule ManualReview \"everything else is reviewed by a person\" salience 5 {\n    when\n        Order.Status == \"\"\n    then\n        Order.Status = \"review\";\n        Event.Route(\"review-queue\");\n}\n\nrule TenantAudit \"acme audits large approved orders\" salience 1 {\n    when\n        Event.TenantID == \"acme\" && Order.Status == \"approved\" && Order.Total > 10000\n    then\n        Event.Route(\"acme-audit\");\n        Retract(\"TenantAudit\");\n}\n",
+			Text: "// Triage: decide early whether an order is processed at all, and how urgently.\n// Every rule has its own salience so that grule's choice is deterministic.\n\nrule ZeroTotal \"an order with nothing to pay is stored but not delivered\" salience 100 {\n    when\n        Order.Total == 0 && Order.Status == \"\"\n    then\n        Order.Status = \"rejected\";\n        Event.Tag(\"zero-total\");\n        Event.Drop();\n        Complete();\n}\n\nrule ReplayedOrder \"orders replayed from the archive are stored again but not re-delivered\" salience 99 {\n    when\n        Event.Source.HasPrefix(\"replay/\") && Event.Type == \"com.acme.order.created\"\n    then\n        Event.Tag(\"replay\");\n        Event.Drop();\n        Retract(\"ReplayedOrder\");\n}\n\nrule HighRiskReject \"orders the risk model scores 90+ go to fraud review\" salience 95 {\n    when\n        Order.RiskScore >= 90 && Order.Status == \"\"\n    then\n        Order.Status = \"rejected\";\n        Order.Remarks = Order.Remarks + \"risk \" + Order.RiskScore + \";\";\n        Event.Tag(\"high-risk\");\n        Event.Route(\"fraud-review\");\n        Complete();\n}\n\nrule LineTotalMismatch \"a single-line order whose line exceeds the total is suspicious\" salience 92 {\n    when\n        Order.Status == \"\" && Order.Items.Len() == 1 &&\n        Order.Items[0].Quantity * Order.Items[0].UnitPrice > Order.Total + Order.Discount + 0.01\n    then\n        Order.Status = \"review\";\n        Event.Tag(\"total-mismatch\");\n}\n\nrule PlatinumPriority \"platinum customers jump the queue\" salience 90 {\n    when\n        Order.Customer.Tier == \"platinum\" && Order.Priority < 8\n    then\n        Order.Priority = 8;\n        Event.Tag(\"vip\");\n}\n\nrule GoldPriority \"gold customers come next\" salience 85 {\n    when\n        Order.Customer.Tier == \"gold\" && Order.Priority < 5\n    then\n        Order.Priority = 5;\n        Event.Tag(\"vip\");\n}\n\nrule LoyaltyMilestone \"every tenth order of a customer gets a priority bump\" salience 80 {\n    when\n        Order.Customer.OrderCount >= 10 && Order.Customer.OrderCount % 10 == 0 && Order.Priority < 10\n    then\n        Order.Priority = Order.Priority + 1;\n        Event.Tag(\"milestone\");\n        Retract(\"LoyaltyMilestone\");\n}\n\nrule MobileApp \"orders from the mobile app are tagged for the app team\" salience 50 {\n    when\n        Order.Channel == \"mobile\" && Event.Source.HasPrefix(\"app/\")\n    then\n        Event.Tag(\"mobile-app\");\n        Retract(\"MobileApp\");\n}\n\nrule CrossBorder \"shipping abroad needs a customs check\" salience 45 {\n    when\n        Order.Status == \"\" && Order.Address.Country != \"\" && Order.Customer.Country != \"\" &&\n        Order.Address.Country != Order.Customer.Country\n    then\n        Order.Status = \"review\";\n        Event.Route(\"customs\");\n}\n\nrule AutoApprove \"low-risk orders are approved\" salience 10 {\n    when\n        Order.Status == \"\" && Order.RiskScore < 50\n    then\n        Order.Status = \"approved\";\n}\n\nrule ManualReview \"everything else is reviewed by a person\" salience 5 {\n    when\n        Order.Status == \"\"\n    then\n        Order.Status = \"review\";\n        Event.Route(\"review-queue\");\n}\n\nrule TenantAudit \"acme audits large approved orders\" salience 1 {\n    when\n        Event.TenantID == \"acme\" && Order.Status == \"approved\" && Order.Total > 10000\n    then\n        Event.Route(\"acme-audit\");\n        Retract(\"TenantAudit\");\n}\n",
 		},
 	}
 }
 
 // ordersState is the state of one execution; it lives on the stack.
 type ordersState struct {
-	retracted [17]bool // by declaration index; Retract sets it
+	retracted [18]bool // by declaration index; Retract sets it
 	complete  bool     // Complete() was called
 }
 
@@ -187,16 +192,18 @@ func ordersMatch(f *OrderCreatedV1, ev *rules.Event, s *ordersState) int {
 	switch {
 	case !s.retracted[6] && ordersWhenZeroTotal(f, ev):
 		return 6 // ZeroTotal, salience 100
-	case !s.retracted[7] && ordersWhenHighRiskReject(f, ev):
-		return 7 // HighRiskReject, salience 95
-	case !s.retracted[8] && ordersWhenLineTotalMismatch(f, ev):
-		return 8 // LineTotalMismatch, salience 92
-	case !s.retracted[9] && ordersWhenPlatinumPriority(f, ev):
-		return 9 // PlatinumPriority, salience 90
-	case !s.retracted[10] && ordersWhenGoldPriority(f, ev):
-		return 10 // GoldPriority, salience 85
-	case !s.retracted[11] && ordersWhenLoyaltyMilestone(f, ev):
-		return 11 // LoyaltyMilestone, salience 80
+	case !s.retracted[7] && ordersWhenReplayedOrder(f, ev):
+		return 7 // ReplayedOrder, salience 99
+	case !s.retracted[8] && ordersWhenHighRiskReject(f, ev):
+		return 8 // HighRiskReject, salience 95
+	case !s.retracted[9] && ordersWhenLineTotalMismatch(f, ev):
+		return 9 // LineTotalMismatch, salience 92
+	case !s.retracted[10] && ordersWhenPlatinumPriority(f, ev):
+		return 10 // PlatinumPriority, salience 90
+	case !s.retracted[11] && ordersWhenGoldPriority(f, ev):
+		return 11 // GoldPriority, salience 85
+	case !s.retracted[12] && ordersWhenLoyaltyMilestone(f, ev):
+		return 12 // LoyaltyMilestone, salience 80
 	case !s.retracted[0] && ordersWhenBulkDiscount(f, ev):
 		return 0 // BulkDiscount, salience 70
 	case !s.retracted[1] && ordersWhenWelcomeCoupon(f, ev):
@@ -205,20 +212,20 @@ func ordersMatch(f *OrderCreatedV1, ev *rules.Event, s *ordersState) int {
 		return 2 // ElectronicsInsurance, salience 60
 	case !s.retracted[3] && ordersWhenGiftWrapFee(f, ev):
 		return 3 // GiftWrapFee, salience 55
-	case !s.retracted[12] && ordersWhenMobileApp(f, ev):
-		return 12 // MobileApp, salience 50
-	case !s.retracted[13] && ordersWhenCrossBorder(f, ev):
-		return 13 // CrossBorder, salience 45
+	case !s.retracted[13] && ordersWhenMobileApp(f, ev):
+		return 13 // MobileApp, salience 50
+	case !s.retracted[14] && ordersWhenCrossBorder(f, ev):
+		return 14 // CrossBorder, salience 45
 	case !s.retracted[4] && ordersWhenApplyDiscount(f, ev):
 		return 4 // ApplyDiscount, salience 40
 	case !s.retracted[5] && ordersWhenPriorityFromSize(f, ev):
 		return 5 // PriorityFromSize, salience 35
-	case !s.retracted[14] && ordersWhenAutoApprove(f, ev):
-		return 14 // AutoApprove, salience 10
-	case !s.retracted[15] && ordersWhenManualReview(f, ev):
-		return 15 // ManualReview, salience 5
-	case !s.retracted[16] && ordersWhenTenantAudit(f, ev):
-		return 16 // TenantAudit, salience 1
+	case !s.retracted[15] && ordersWhenAutoApprove(f, ev):
+		return 15 // AutoApprove, salience 10
+	case !s.retracted[16] && ordersWhenManualReview(f, ev):
+		return 16 // ManualReview, salience 5
+	case !s.retracted[17] && ordersWhenTenantAudit(f, ev):
+		return 17 // TenantAudit, salience 1
 	}
 	return -1
 }
@@ -248,33 +255,36 @@ func ordersFire(r int, x *rules.Exec, f *OrderCreatedV1, s *ordersState) error {
 		x.Fired = append(x.Fired, "ZeroTotal")
 		return ordersThenZeroTotal(f, &x.Event, s)
 	case 7:
+		x.Fired = append(x.Fired, "ReplayedOrder")
+		return ordersThenReplayedOrder(f, &x.Event, s)
+	case 8:
 		x.Fired = append(x.Fired, "HighRiskReject")
 		return ordersThenHighRiskReject(f, &x.Event, s)
-	case 8:
+	case 9:
 		x.Fired = append(x.Fired, "LineTotalMismatch")
 		return ordersThenLineTotalMismatch(f, &x.Event, s)
-	case 9:
+	case 10:
 		x.Fired = append(x.Fired, "PlatinumPriority")
 		return ordersThenPlatinumPriority(f, &x.Event, s)
-	case 10:
+	case 11:
 		x.Fired = append(x.Fired, "GoldPriority")
 		return ordersThenGoldPriority(f, &x.Event, s)
-	case 11:
+	case 12:
 		x.Fired = append(x.Fired, "LoyaltyMilestone")
 		return ordersThenLoyaltyMilestone(f, &x.Event, s)
-	case 12:
+	case 13:
 		x.Fired = append(x.Fired, "MobileApp")
 		return ordersThenMobileApp(f, &x.Event, s)
-	case 13:
+	case 14:
 		x.Fired = append(x.Fired, "CrossBorder")
 		return ordersThenCrossBorder(f, &x.Event, s)
-	case 14:
+	case 15:
 		x.Fired = append(x.Fired, "AutoApprove")
 		return ordersThenAutoApprove(f, &x.Event, s)
-	case 15:
+	case 16:
 		x.Fired = append(x.Fired, "ManualReview")
 		return ordersThenManualReview(f, &x.Event, s)
-	case 16:
+	case 17:
 		x.Fired = append(x.Fired, "TenantAudit")
 		return ordersThenTenantAudit(f, &x.Event, s)
 	}
@@ -490,7 +500,38 @@ func ordersThenZeroTotal(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (er
 	return nil
 }
 
-// ordersWhenHighRiskReject is the condition of rule HighRiskReject (rules/orders/triage.grl:14:6).
+// ordersWhenReplayedOrder is the condition of rule ReplayedOrder (rules/orders/triage.grl:14:6).
+//
+//	rule ReplayedOrder "orders replayed from the archive are stored again but not re-delivered" salience 99 {
+//	    when
+//	        Event.Source.HasPrefix("replay/") && Event.Type == "com.acme.order.created"
+//	    then
+//	        Event.Tag("replay");
+//	        Event.Drop();
+//	        Retract("ReplayedOrder");
+//	}
+func ordersWhenReplayedOrder(f *OrderCreatedV1, ev *rules.Event) (ok bool) {
+	return strings.HasPrefix(ev.Source, "replay/") && ev.Type == "com.acme.order.created"
+}
+
+// ordersThenReplayedOrder is the action of rule ReplayedOrder.
+//
+//	rule ReplayedOrder "orders replayed from the archive are stored again but not re-delivered" salience 99 {
+//	    when
+//	        Event.Source.HasPrefix("replay/") && Event.Type == "com.acme.order.created"
+//	    then
+//	        Event.Tag("replay");
+//	        Event.Drop();
+//	        Retract("ReplayedOrder");
+//	}
+func ordersThenReplayedOrder(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (err error) {
+	ev.Tag("replay")
+	ev.Drop()
+	s.retracted[7] = true // Retract("ReplayedOrder")
+	return nil
+}
+
+// ordersWhenHighRiskReject is the condition of rule HighRiskReject (rules/orders/triage.grl:23:6).
 //
 //	rule HighRiskReject "orders the risk model scores 90+ go to fraud review" salience 95 {
 //	    when
@@ -527,7 +568,7 @@ func ordersThenHighRiskReject(f *OrderCreatedV1, ev *rules.Event, s *ordersState
 	return nil
 }
 
-// ordersWhenLineTotalMismatch is the condition of rule LineTotalMismatch (rules/orders/triage.grl:25:6). A run-time failure (e.g. index out of range) means no match, as in grule.
+// ordersWhenLineTotalMismatch is the condition of rule LineTotalMismatch (rules/orders/triage.grl:34:6). A run-time failure (e.g. index out of range) means no match, as in grule.
 //
 //	rule LineTotalMismatch "a single-line order whose line exceeds the total is suspicious" salience 92 {
 //	    when
@@ -558,7 +599,7 @@ func ordersThenLineTotalMismatch(f *OrderCreatedV1, ev *rules.Event, s *ordersSt
 	return nil
 }
 
-// ordersWhenPlatinumPriority is the condition of rule PlatinumPriority (rules/orders/triage.grl:34:6).
+// ordersWhenPlatinumPriority is the condition of rule PlatinumPriority (rules/orders/triage.grl:43:6).
 //
 //	rule PlatinumPriority "platinum customers jump the queue" salience 90 {
 //	    when
@@ -586,7 +627,7 @@ func ordersThenPlatinumPriority(f *OrderCreatedV1, ev *rules.Event, s *ordersSta
 	return nil
 }
 
-// ordersWhenGoldPriority is the condition of rule GoldPriority (rules/orders/triage.grl:42:6).
+// ordersWhenGoldPriority is the condition of rule GoldPriority (rules/orders/triage.grl:51:6).
 //
 //	rule GoldPriority "gold customers come next" salience 85 {
 //	    when
@@ -614,7 +655,7 @@ func ordersThenGoldPriority(f *OrderCreatedV1, ev *rules.Event, s *ordersState) 
 	return nil
 }
 
-// ordersWhenLoyaltyMilestone is the condition of rule LoyaltyMilestone (rules/orders/triage.grl:50:6).
+// ordersWhenLoyaltyMilestone is the condition of rule LoyaltyMilestone (rules/orders/triage.grl:59:6).
 //
 //	rule LoyaltyMilestone "every tenth order of a customer gets a priority bump" salience 80 {
 //	    when
@@ -641,11 +682,11 @@ func ordersWhenLoyaltyMilestone(f *OrderCreatedV1, ev *rules.Event) (ok bool) {
 func ordersThenLoyaltyMilestone(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (err error) {
 	f.Priority = f.Priority + 1
 	ev.Tag("milestone")
-	s.retracted[11] = true // Retract("LoyaltyMilestone")
+	s.retracted[12] = true // Retract("LoyaltyMilestone")
 	return nil
 }
 
-// ordersWhenMobileApp is the condition of rule MobileApp (rules/orders/triage.grl:59:6).
+// ordersWhenMobileApp is the condition of rule MobileApp (rules/orders/triage.grl:68:6).
 //
 //	rule MobileApp "orders from the mobile app are tagged for the app team" salience 50 {
 //	    when
@@ -669,11 +710,11 @@ func ordersWhenMobileApp(f *OrderCreatedV1, ev *rules.Event) (ok bool) {
 //	}
 func ordersThenMobileApp(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (err error) {
 	ev.Tag("mobile-app")
-	s.retracted[12] = true // Retract("MobileApp")
+	s.retracted[13] = true // Retract("MobileApp")
 	return nil
 }
 
-// ordersWhenCrossBorder is the condition of rule CrossBorder (rules/orders/triage.grl:67:6).
+// ordersWhenCrossBorder is the condition of rule CrossBorder (rules/orders/triage.grl:76:6).
 //
 //	rule CrossBorder "shipping abroad needs a customs check" salience 45 {
 //	    when
@@ -703,7 +744,7 @@ func ordersThenCrossBorder(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (
 	return nil
 }
 
-// ordersWhenAutoApprove is the condition of rule AutoApprove (rules/orders/triage.grl:76:6).
+// ordersWhenAutoApprove is the condition of rule AutoApprove (rules/orders/triage.grl:85:6).
 //
 //	rule AutoApprove "low-risk orders are approved" salience 10 {
 //	    when
@@ -728,7 +769,7 @@ func ordersThenAutoApprove(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (
 	return nil
 }
 
-// ordersWhenManualReview is the condition of rule ManualReview (rules/orders/triage.grl:83:6).
+// ordersWhenManualReview is the condition of rule ManualReview (rules/orders/triage.grl:92:6).
 //
 //	rule ManualReview "everything else is reviewed by a person" salience 5 {
 //	    when
@@ -756,7 +797,7 @@ func ordersThenManualReview(f *OrderCreatedV1, ev *rules.Event, s *ordersState) 
 	return nil
 }
 
-// ordersWhenTenantAudit is the condition of rule TenantAudit (rules/orders/triage.grl:91:6).
+// ordersWhenTenantAudit is the condition of rule TenantAudit (rules/orders/triage.grl:100:6).
 //
 //	rule TenantAudit "acme audits large approved orders" salience 1 {
 //	    when
@@ -780,6 +821,6 @@ func ordersWhenTenantAudit(f *OrderCreatedV1, ev *rules.Event) (ok bool) {
 //	}
 func ordersThenTenantAudit(f *OrderCreatedV1, ev *rules.Event, s *ordersState) (err error) {
 	ev.Route("acme-audit")
-	s.retracted[16] = true // Retract("TenantAudit")
+	s.retracted[17] = true // Retract("TenantAudit")
 	return nil
 }
