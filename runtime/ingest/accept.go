@@ -4,46 +4,26 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/runner"
 )
 
-// ProcAcceptor is the Acceptor of the engine: it normalises and validates
-// each event like the runner does and publishes the valid ones straight to
-// er.proc.<tenant>.<type> (skipping ER_RAW, since HTTP ingest has already
-// done the runner's work), waiting for every PubAck of the batch at once.
+// ProcAcceptor is the Acceptor of the engine: the runner's Acceptor
+// (normalise, validate, publish straight to er.proc.<tenant>.<type> with one
+// round of PubAcks per batch; HTTP ingest skips ER_RAW since it has already
+// done the runner's work), with refusals turned into problem details.
 type ProcAcceptor struct {
-	Normalizer *runner.Normalizer
-	Publisher  *bus.Publisher
+	runner.Acceptor
 }
 
 // Accept implements Acceptor.
 func (a *ProcAcceptor) Accept(ctx context.Context, tenant string, evs []*cloudevents.Event) []error {
-	errs := make([]error, len(evs))
-	msgs := make([]*nats.Msg, 0, len(evs))
-	idx := make([]int, 0, len(evs))
-	now := time.Now()
-	for i, ev := range evs {
-		v, err := a.Normalizer.Normalize(tenant, ev)
+	errs := a.Acceptor.Accept(ctx, tenant, evs)
+	for i, err := range errs {
 		if err != nil {
 			errs[i] = runnerProblem(err)
-			continue
 		}
-		msgs = append(msgs, v.Msg(now))
-		idx = append(idx, i)
-	}
-	if len(msgs) == 0 {
-		return errs
-	}
-	pubErrs := make([]error, len(msgs))
-	_ = a.Publisher.PublishBatch(ctx, msgs, pubErrs)
-	for j, err := range pubErrs {
-		errs[idx[j]] = err
 	}
 	return errs
 }
