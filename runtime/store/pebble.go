@@ -282,7 +282,9 @@ func newSpan(q Query) (span, error) {
 }
 
 // scan reads up to q.Limit records of sp, and one more key to know whether
-// a next page exists.
+// a next page exists. A type index scan reads the bodies with a second
+// iterator over the time index: both are in (time↓, id) order, so its seeks
+// only move forward.
 func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, error) {
 	var page Page
 	if sp.empty {
@@ -293,6 +295,14 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 		return page, err
 	}
 	defer it.Close()
+	var bodies *pebble.Iterator
+	if q.Type != "" {
+		lo := tenantPrefix(nsByTime, q.Tenant)
+		if bodies, err = rd.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: successor(lo)}); err != nil {
+			return page, err
+		}
+		defer bodies.Close()
+	}
 	for valid := it.First(); valid; valid = it.Next() {
 		if len(page.Records) == q.Limit {
 			last := page.Records[len(page.Records)-1]
@@ -304,7 +314,7 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 				return Page{}, err
 			}
 		}
-		r, err := s.scanned(rd, q, sp, it)
+		r, err := scanned(q, sp, it, bodies)
 		if err != nil {
 			return Page{}, err
 		}
@@ -316,9 +326,9 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 	return page, nil
 }
 
-// scanned decodes the record at the iterator: from the key and the value in
-// the time index, from the key and the body's key in the type index.
-func (s *Pebble) scanned(rd reader, q Query, sp span, it *pebble.Iterator) (Record, error) {
+// scanned decodes the record at it: from its key and value in the time
+// index, or from its key in the type index and the body found by bodies.
+func scanned(q Query, sp span, it, bodies *pebble.Iterator) (Record, error) {
 	key := it.Key()
 	suffix := key[len(sp.prefix):]
 	t, id, err := parseTimeSuffix(suffix)
@@ -326,22 +336,22 @@ func (s *Pebble) scanned(rd reader, q Query, sp span, it *pebble.Iterator) (Reco
 		return Record{}, fmt.Errorf("key %q: %w", key, err)
 	}
 	r := Record{Tenant: q.Tenant, ID: id, Time: t}
-	if q.Type == "" {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return Record{}, err
+	src := it
+	if bodies != nil {
+		tk := timeKey(q.Tenant, suffix[:timeDescLen], id)
+		if !bodies.SeekGE(tk) || !bytes.Equal(bodies.Key(), tk) {
+			if err := bodies.Error(); err != nil {
+				return Record{}, err
+			}
+			return Record{}, fmt.Errorf("indexed %q has no body: %w", id, errBadValue)
 		}
-		if err := decodeBody(v, &r); err != nil {
-			return Record{}, fmt.Errorf("body of %q: %w", id, err)
-		}
-		return r, nil
+		src = bodies
 	}
-	body, closer, err := rd.Get(timeKey(q.Tenant, suffix[:timeDescLen], id))
+	v, err := src.ValueAndErr()
 	if err != nil {
-		return Record{}, fmt.Errorf("body of indexed %q: %w", id, err)
+		return Record{}, err
 	}
-	defer closer.Close()
-	if err := decodeBody(body, &r); err != nil {
+	if err := decodeBody(v, &r); err != nil {
 		return Record{}, fmt.Errorf("body of %q: %w", id, err)
 	}
 	return r, nil

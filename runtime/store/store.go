@@ -17,7 +17,8 @@ type Store interface {
 	// opened without sync). A batch that names the same (Tenant, ID) twice
 	// keeps the last. Put sets StoredAt to the current time when it is zero.
 	// A Put that returns a context error may or may not have been applied;
-	// retrying it is safe.
+	// retrying it is safe. Put does not keep recs or their Event slices after
+	// it returns, so callers may reuse their buffers.
 	Put(ctx context.Context, recs []Record) error
 	// Get returns the record (tenant, id), or an error wrapping ErrNotFound.
 	Get(ctx context.Context, tenant, id string) (Record, error)

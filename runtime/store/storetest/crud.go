@@ -244,3 +244,27 @@ func testLargeEvent(t *testing.T, s store.Store) {
 		t.Errorf("List did not return the 1 MiB event intact")
 	}
 }
+
+// testCallerBuffers checks that Put keeps no reference to the caller's
+// memory (the engine reuses one arena for a whole batch of events) and that
+// records returned by Get and List are the caller's to modify.
+func testCallerBuffers(t *testing.T, s store.Store) {
+	r := rec(tenant, "buf", typeOrder, t0, "original")
+	want := r
+	want.Event = bytes.Clone(r.Event)
+	put(t, s, r)
+	for i := range r.Event {
+		r.Event[i] = 'X'
+	}
+	got := get(t, s, tenant, "buf")
+	sameRecord(t, got, want)
+	for i := range got.Event {
+		got.Event[i] = 'Y'
+	}
+	sameRecord(t, get(t, s, tenant, "buf"), want)
+	page := list(t, s, store.Query{Tenant: tenant})
+	for i := range page.Records[0].Event {
+		page.Records[0].Event[i] = 'Z'
+	}
+	sameRecord(t, list(t, s, store.Query{Tenant: tenant}).Records[0], want)
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentPut", testConcurrentPut},
 		{"ReadsDuringMoves", testReadsDuringMoves},
 		{"LargeEvent", testLargeEvent},
+		{"CallerBuffers", testCallerBuffers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
