@@ -14,8 +14,8 @@ type BatchOptions struct {
 	// Batch is the size of one pull request and the largest group handed
 	// to the handler; default 256.
 	Batch int
-	// MaxWait is the expiry of one pull request; default 1 s. It bounds how
-	// long a stop waits for the current request, not latency: messages are
+	// MaxWait is the expiry of one pull request; default 500 ms. It bounds
+	// how long a stop waits for the open request, not latency: messages are
 	// handled as they arrive.
 	MaxWait time.Duration
 	// OnError is told about fetch failures (the loop backs off and goes on);
@@ -28,7 +28,7 @@ func (o BatchOptions) withDefaults() BatchOptions {
 		o.Batch = 256
 	}
 	if o.MaxWait <= 0 {
-		o.MaxWait = time.Second
+		o.MaxWait = 500 * time.Millisecond
 	}
 	return o
 }
@@ -43,8 +43,9 @@ type BatchHandler func(ctx context.Context, msgs []jetstream.Msg)
 // to handle in groups: it issues pull requests of Batch messages and, while
 // one is open, passes on whatever has arrived each time the handler is free,
 // so that groups grow with load and a lone message waits for nobody. When
-// ctx is cancelled it stops pulling, hands over the messages already
-// received and returns ctx's error once the handler is done with them.
+// ctx is cancelled it issues no new pull request, hands over what the open
+// one still delivers (until its expiry, at most MaxWait) and returns ctx's
+// error once the handler is done with them.
 //
 // Several loops may consume the same durable consumer concurrently.
 func ConsumeBatches(ctx context.Context, c jetstream.Consumer, opts BatchOptions, handle BatchHandler) error {
@@ -53,10 +54,13 @@ func ConsumeBatches(ctx context.Context, c jetstream.Consumer, opts BatchOptions
 	group := make([]jetstream.Msg, 0, opts.Batch)
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, opts.MaxWait)
-		mb, err := c.Fetch(opts.Batch, jetstream.FetchContext(fctx))
+		// No FetchContext: cancelling a pull request client-side drops the
+		// messages the server already sent for it (they come back only
+		// after AckWait). A request ends at its expiry with a status
+		// message that follows every message sent for it, so letting it
+		// run out loses nothing; a stop waits for it (at most MaxWait).
+		mb, err := c.Fetch(opts.Batch, jetstream.FetchMaxWait(opts.MaxWait))
 		if err != nil {
-			cancel()
 			if ctx.Err() != nil {
 				break
 			}
@@ -66,7 +70,6 @@ func ConsumeBatches(ctx context.Context, c jetstream.Consumer, opts BatchOptions
 			continue
 		}
 		group = drainBatch(hctx, mb.Messages(), group, handle)
-		cancel()
 		if err := mb.Error(); err != nil && !quietFetchError(err) {
 			report(opts.OnError, err)
 			_ = sleep(ctx, backoff)

@@ -39,7 +39,10 @@ type Options struct {
 	// engine processes share it.
 	Consumer string
 	// Workers is the number of concurrent fetch loops, each with its own
-	// facts and rules.Exec; default GOMAXPROCS.
+	// facts and rules.Exec; default 4 × GOMAXPROCS. A loop spends most of
+	// a batch waiting (the store's fsync, the PubAcks), so several per core
+	// keep the cores busy: on 2 cores, 8 loops drain ER_PROC 20-50% faster
+	// than 2 (BenchmarkEngine).
 	Workers int
 	// Batch and MaxWait size the pull requests (bus.BatchOptions).
 	Batch   int
@@ -108,7 +111,7 @@ func withDefaults(opts Options, js jetstream.JetStream) Options {
 		opts.Consumer = "engine"
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
+		opts.Workers = 4 * runtime.GOMAXPROCS(0)
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 256

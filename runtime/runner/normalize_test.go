@@ -58,7 +58,7 @@ func TestNormalize(t *testing.T) {
 		{name: "no data", tenant: "acme", ev: order(func(e *cloudevents.Event) { e.Data = nil }), kind: runner.KindInvalidData, field: "data", reason: "required"},
 		{name: "negative amount", tenant: "acme", ev: order(func(e *cloudevents.Event) { e.Data = json.RawMessage(`{"id":"x","amount":-5}`) }), kind: runner.KindInvalidData, field: "data.$.amount", reason: "$.amount: must be >= 0, got -5"},
 		{name: "every violation", tenant: "acme", ev: order(func(e *cloudevents.Event) { e.Data = json.RawMessage(`{"amount":"x","extra":1}`) }),
-			kind: runner.KindInvalidData, field: "data.$.id", reason: "$.id: required; $.amount: must be an integer; $.extra: unknown property"},
+			kind: runner.KindInvalidData, field: "data.$.amount", reason: "$.amount: must be an integer, got string; $.extra: unknown property; $.id: is required"},
 		{name: "malformed data", tenant: "acme", ev: order(func(e *cloudevents.Event) { e.Data = json.RawMessage(`{"id":`) }), kind: runner.KindMalformed, field: "data", reason: "invalid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

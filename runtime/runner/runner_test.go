@@ -142,7 +142,7 @@ func TestRunnerDeadLetters(t *testing.T) {
 		{"unknown dataschema version", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"dataschema":"com.acme.order.created/v7","data":`, 1), runner.KindUnknownSchema, "dataschema", "unknown schema com.acme.order.created/v7", "acme"},
 		{"schema-invalid data", "er.raw.acme", nil, strings.Replace(structured, `"amount":42`, `"amount":-1`, 1), runner.KindInvalidData, "data.$.amount", "must be >= 0, got -1", "acme"},
 		{"raw JSON without a type", "er.raw.acme", nil, `{"id":"x","amount":1}`, runner.KindAttribute, "type", "needs a type", "acme"},
-		{"raw JSON, invalid data", "er.raw.acme", map[string]string{"ce-type": runnertest.OrderType}, `{"amount":1}`, runner.KindInvalidData, "data.$.id", "$.id: required", "acme"},
+		{"raw JSON, invalid data", "er.raw.acme", map[string]string{"ce-type": runnertest.OrderType}, `{"amount":1}`, runner.KindInvalidData, "data.$.id", "$.id: is required", "acme"},
 		{"invalid tenant in subject", "er.raw.Acme", nil, structured, runner.KindTenant, "subject", `tenantid "Acme"`, "_invalid"},
 		{"tenant mismatch", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"tenantid":"globex","data":`, 1), runner.KindTenant, "tenantid", `names tenant "globex"`, "acme"},
 	}
