@@ -38,7 +38,7 @@ func BenchmarkPipeline(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mreg := prometheus.NewRegistry()
-	e, err := engine.New(ctx, env.JS, engine.Options{Registry: reg, Store: st, MaxWait: 200 * time.Millisecond, Metrics: mreg, })
+	e, err := engine.New(ctx, env.JS, engine.Options{Registry: reg, Store: st, MaxWait: 200 * time.Millisecond, Metrics: mreg})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +79,6 @@ func BenchmarkPipeline(b *testing.B) {
 	<-done
 	reportHistograms(b, mreg)
 }
-
 
 // reportHistograms logs the mean of every histogram of reg.
 func reportHistograms(b *testing.B, reg *prometheus.Registry) {
