@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -70,6 +71,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.StringVar(&cfg.DemoAPIKey, "demo-api-key", "", "API key of the demo tenant (generated and printed when empty)")
 	f.StringVar(&cfg.RulesDir, "rules-dir", "", "run the GRL in this directory through grule, reloading on change, instead of the compiled rules")
 	f.IntVar(&cfg.Workers, "workers", 0, "runner and engine workers (0 = one per core)")
+	f.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an event may stay unacknowledged before it is redelivered (e.g. after a crash)")
 	f.Int64Var(&cfg.MaxEventBytes, "max-event-bytes", 1<<20, "largest event accepted over HTTP")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long shutdown may drain in-flight work (default 30s)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

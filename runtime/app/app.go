@@ -133,12 +133,12 @@ func (a *App) startPipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.runner, err = runner.New(ctx, a.js, runner.Options{Registry: a.reg, Workers: a.cfg.Workers, Publisher: pub,
+	a.runner, err = runner.New(ctx, a.js, runner.Options{Registry: a.reg, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait, Publisher: pub,
 		Metrics: a.metrics, Logger: a.log.With("component", "runner")})
 	if err != nil {
 		return err
 	}
-	a.engine, err = engine.New(ctx, a.js, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, Workers: a.cfg.Workers,
+	a.engine, err = engine.New(ctx, a.js, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
 		Publisher: pub, Metrics: a.metrics, Logger: a.log.With("component", "engine")})
 	if err != nil {
 		return err

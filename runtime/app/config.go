@@ -34,6 +34,9 @@ type Config struct {
 	RulesPoll time.Duration
 
 	Workers int // engine and runner workers; 0 = GOMAXPROCS
+	// AckWait is how long a delivered event may stay unacknowledged before
+	// JetStream redelivers it (after a crash, say); 0 keeps the default.
+	AckWait time.Duration
 	// MaxEventBytes bounds one event over HTTP.
 	MaxEventBytes int64
 	// ShutdownTimeout bounds the drain on shutdown.
