@@ -26,15 +26,6 @@ type rawMsg struct {
 	stored  time.Time // when ER_RAW stored it
 }
 
-// mode names how a raw message carries its event.
-type mode int
-
-const (
-	modeStructured mode = iota // application/cloudevents+json, or a JSON object with specversion
-	modeBinary                 // ce-* headers, data in the body
-	modeRaw                    // plain JSON, wrapped
-)
-
 // eventOf reads the CloudEvent carried by m: structured when the content
 // type says so, binary when a ce-specversion header is present, otherwise
 // structured if the body is a JSON object with a "specversion" member, and
