@@ -30,7 +30,7 @@ go generate, stores the processed events and streams them per tenant.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newSendCmd(), newTailCmd(), newCheckCmd(), newRulesCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSendCmd(), newTailCmd(), newBenchCmd(), newCheckCmd(), newRulesCmd(), newVersionCmd())
 	return root
 }
 

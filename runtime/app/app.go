@@ -243,3 +243,10 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	return host, port, nil
 }
+
+// Store is the engine's store (for tools that run the engine in-process,
+// like the bench command).
+func (a *App) Store() store.Store { return a.store }
+
+// NATS returns the engine's NATS connection.
+func (a *App) NATS() *nats.Conn { return a.nc }

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/eventrunner/eventrunner/generated"
+	"github.com/eventrunner/eventrunner/runtime/app"
+	"github.com/eventrunner/eventrunner/runtime/ingest"
+	"github.com/eventrunner/eventrunner/runtime/store"
+)
+
+type benchOptions struct {
+	events, batch, concurrency int
+	dataDir, cpuProfile        string
+}
+
+func newBenchCmd() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the pipeline end to end against raw JetStream publish, in one run",
+		Long: `bench starts the engine in-process on a temporary directory (embedded NATS,
+Pebble, compiled rules) and measures, on this machine and in this run:
+
+  1. raw JetStream: async publish of ~1 KB messages to a file-backed stream
+     (the ceiling any JetStream pipeline lives under);
+  2. the pipeline at full load: ~1 KB order events posted over loopback HTTP
+     in batches, through ingest, ER_PROC, the rules, the store and the tenant
+     stream; sustained events/s and ingest→stored latency (p50, p99);
+  3. the pipeline at half that rate: latency when not saturated.
+
+The ratio of (2) to (1) is the figure to track.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.events, "events", 100000, "events per phase")
+	f.IntVar(&o.batch, "batch", 250, "events per HTTP request")
+	f.IntVar(&o.concurrency, "concurrency", 4, "HTTP requests in flight")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phases to this file")
+	f.StringVar(&o.dataDir, "data-dir", "", "directory for the engine's files (default: a temporary one, removed after)")
+	return cmd
+}
+
+func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
+	dir := o.dataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "eventrunner-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Start(ctx, app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0"}, generated.Registry(), log)
+	if err != nil {
+		return err
+	}
+	defer a.Shutdown(context.Background())
+	fmt.Fprintf(w, "eventrunner bench: %d events per phase, ~%d-byte events, batches of %d, %d requests in flight\n",
+		o.events, len(benchEvent("x", 0)), o.batch, o.concurrency)
+
+	raw, err := benchRawJetStream(ctx, a.NATS(), o.events)
+	if err != nil {
+		return fmt.Errorf("raw jetstream: %w", err)
+	}
+	fmt.Fprintf(w, "raw JetStream async publish:  %8.0f msg/s\n", raw)
+
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	full, err := benchPipeline(ctx, a, o, "full", 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pipeline, full load:          %8.0f events/s  (%.0f%% of raw)  ingest→stored p50 %v  p99 %v\n",
+		full.rate, 100*full.rate/raw, full.p50, full.p99)
+	half, err := benchPipeline(ctx, a, o, "half", full.rate/2)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pipeline, half load (%.0f/s): %8.0f events/s                ingest→stored p50 %v  p99 %v\n",
+		full.rate/2, half.rate, half.p50, half.p99)
+	return nil
+}
+
+// benchRawJetStream publishes n ~1 KB messages asynchronously to a
+// file-backed stream of its own and returns messages per second.
+func benchRawJetStream(ctx context.Context, nc *nats.Conn, n int) (float64, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH_RAW", Subjects: []string{"bench.raw"}, Storage: jetstream.FileStorage})
+	if err != nil {
+		return 0, err
+	}
+	defer js.DeleteStream(context.Background(), s.CachedInfo().Config.Name)
+	payload := benchEvent("raw", 0)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		for {
+			_, err := js.PublishAsync("bench.raw", payload, jetstream.WithStallWait(time.Second))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				return 0, err
+			}
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		return 0, errors.New("acks did not arrive within a minute")
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+type phaseResult struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// benchPipeline posts o.events fresh events (at most rate per second when
+// rate > 0) and waits until all are stored; latency is each record's
+// StoredAt minus the moment its batch was posted.
+func benchPipeline(ctx context.Context, a *app.App, o benchOptions, phase string, rate float64) (phaseResult, error) {
+	bodies, ids := benchBatches(phase, o.events, o.batch)
+	sent := make([]time.Time, len(bodies))
+	url := "http://" + a.HTTPAddr() + "/v1/events"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency}}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	errc := make(chan error, o.concurrency)
+	start := time.Now()
+	for c := 0; c < o.concurrency; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				sent[i] = time.Now()
+				if err := benchPost(client, url, a.DemoAPIKey(), bodies[i]); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range bodies {
+		if rate > 0 {
+			due := start.Add(time.Duration(float64(i*o.batch) / rate * float64(time.Second)))
+			time.Sleep(time.Until(due))
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return phaseResult{}, err
+	default:
+	}
+	storedAt, err := waitStored(ctx, a.Store(), a.DemoTenant(), ids, len(bodies))
+	if err != nil {
+		return phaseResult{}, err
+	}
+	lat := make([]time.Duration, 0, len(ids))
+	var last time.Time
+	for i, id := range ids {
+		at := storedAt[id]
+		lat = append(lat, at.Sub(sent[i/o.batch]))
+		if at.After(last) {
+			last = at
+		}
+	}
+	slices.Sort(lat)
+	return phaseResult{
+		rate: float64(len(ids)) / last.Sub(start).Seconds(),
+		p50:  lat[len(lat)/2].Round(10 * time.Microsecond),
+		p99:  lat[len(lat)*99/100].Round(10 * time.Microsecond),
+	}, nil
+}
+
+func benchPost(c *http.Client, url, key string, body []byte) error {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ingest.BatchContentType)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("bench: HTTP %d: %.300s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// waitStored polls the store until every id is there and returns StoredAt
+// by id.
+func waitStored(ctx context.Context, st store.Store, tenant string, ids []string, _ int) (map[string]time.Time, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	got := map[string]time.Time{}
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(got) < len(want) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("bench: %d of %d events not stored after 5 minutes", len(want)-len(got), len(want))
+		}
+		for _, id := range ids {
+			if _, ok := got[id]; ok {
+				continue
+			}
+			rec, err := st.Get(ctx, tenant, id)
+			if errors.Is(err, store.ErrNotFound) {
+				time.Sleep(20 * time.Millisecond)
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			got[id] = rec.StoredAt
+		}
+	}
+	return got, nil
+}
+
+// benchBatches builds the request bodies before timing starts.
+func benchBatches(phase string, n, size int) ([][]byte, []string) {
+	var bodies [][]byte
+	ids := make([]string, 0, n)
+	for i := 0; i < n; i += size {
+		var b bytes.Buffer
+		b.WriteByte('[')
+		for j := i; j < min(i+size, n); j++ {
+			if j > i {
+				b.WriteByte(',')
+			}
+			id := fmt.Sprintf("%s-%07d", phase, j)
+			ids = append(ids, id)
+			b.Write(benchEvent(id, j))
+		}
+		b.WriteByte(']')
+		bodies = append(bodies, b.Bytes())
+	}
+	return bodies, ids
+}
+
+// benchEvent is a ~1 KB order event that the orders rules process.
+func benchEvent(id string, i int) []byte {
+	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"/bench","type":"com.acme.order.created","time":"2026-11-28T09:15:00Z","data":{"orderId":"7f1c2a9e-4b1d-4c8e-9a57-%012d","customer":{"id":"cust-%06d","email":"ada.lovelace@example.com","tier":"gold","country":"GB","orderCount":%d},"items":[{"sku":"BOOK-0001","name":"The Analytical Engine, annotated edition","quantity":2,"unitPrice":24.5,"category":"books"},{"sku":"ELEC-7781","name":"USB-C charger 65W","quantity":1,"unitPrice":39.99,"category":"electronics"},{"sku":"TOYS-0420","name":"Difference engine model kit","quantity":1,"unitPrice":59,"category":"toys"},{"sku":"GROC-1100","name":"Earl Grey tea, 250 g","quantity":3,"unitPrice":6.75,"category":"grocery"}],"currency":"GBP","total":168.24,"priority":3,"riskScore":%d,"channel":"web","coupon":"WELCOME10","giftWrap":true,"notes":"Leave at the porter's lodge; ring twice.","createdAt":"2026-11-28T09:15:00Z","shippingAddress":{"line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}}`,
+		id, i, i%1000, i%40, i%100)
+}
+
+
