@@ -281,5 +281,3 @@ func benchEvent(id string, i int) []byte {
 	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"/bench","type":"com.acme.order.created","time":"2026-11-28T09:15:00Z","data":{"orderId":"7f1c2a9e-4b1d-4c8e-9a57-%012d","customer":{"id":"cust-%06d","email":"ada.lovelace@example.com","tier":"gold","country":"GB","orderCount":%d},"items":[{"sku":"BOOK-0001","name":"The Analytical Engine, annotated edition","quantity":2,"unitPrice":24.5,"category":"books"},{"sku":"ELEC-7781","name":"USB-C charger 65W","quantity":1,"unitPrice":39.99,"category":"electronics"},{"sku":"TOYS-0420","name":"Difference engine model kit","quantity":1,"unitPrice":59,"category":"toys"},{"sku":"GROC-1100","name":"Earl Grey tea, 250 g","quantity":3,"unitPrice":6.75,"category":"grocery"}],"currency":"GBP","total":168.24,"priority":3,"riskScore":%d,"channel":"web","coupon":"WELCOME10","giftWrap":true,"notes":"Leave at the porter's lodge; ring twice.","createdAt":"2026-11-28T09:15:00Z","shippingAddress":{"line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}}`,
 		id, i, i%1000, i%40, i%100)
 }
-
-
