@@ -48,7 +48,9 @@ type Options struct {
 	Batch   int
 	MaxWait time.Duration
 	// AckWait is how long a delivered event may stay unacknowledged before
-	// it is redelivered; default 30 s.
+	// it is redelivered; default 10 s. It is also how long the events of a
+	// crashed process wait (the server keeps their delivery time across a
+	// restart); a batch that outlives it is processed twice, harmlessly.
 	AckWait time.Duration
 	// MaxDeliver bounds deliveries; an event that exhausts it is
 	// dead-lettered. Store and publish failures are redelivered with a
@@ -117,7 +119,7 @@ func withDefaults(opts Options, js jetstream.JetStream) Options {
 		opts.Batch = 256
 	}
 	if opts.AckWait <= 0 {
-		opts.AckWait = 30 * time.Second
+		opts.AckWait = 10 * time.Second
 	}
 	if opts.MaxDeliver <= 0 {
 		opts.MaxDeliver = 10
@@ -165,5 +167,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// Acks are fire-and-forget: make sure the last ones reach the server
+	// before the caller closes the connection.
+	if err := e.js.Conn().FlushTimeout(5 * time.Second); err != nil {
+		e.log.Warn("flush acks", "err", err)
+	}
 	return nil
 }

@@ -31,7 +31,10 @@ type Options struct {
 	Batch   int
 	MaxWait time.Duration
 	// AckWait is how long a delivered message may stay unacknowledged
-	// before it is redelivered; default 30 s.
+	// before it is redelivered; default 10 s. It is also how long the
+	// messages of a crashed process wait (the server keeps their delivery
+	// time across a restart); a batch that outlives it is processed twice,
+	// harmlessly (Nats-Msg-Id).
 	AckWait time.Duration
 	// MaxDeliver bounds deliveries of one message; the last failed one
 	// sends it to the DLQ. Default 5.
@@ -77,7 +80,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Runner, er
 		opts.Batch = 256
 	}
 	if opts.AckWait <= 0 {
-		opts.AckWait = 30 * time.Second
+		opts.AckWait = 10 * time.Second
 	}
 	if opts.MaxDeliver <= 0 {
 		opts.MaxDeliver = 5
@@ -138,6 +141,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// Acks are fire-and-forget: make sure the last ones reach the server
+	// before the caller closes the connection.
+	if err := r.js.Conn().FlushTimeout(5 * time.Second); err != nil {
+		r.log.Warn("flush acks", "err", err)
+	}
 	return nil
 }
 
