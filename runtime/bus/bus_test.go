@@ -315,6 +315,9 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
 	m := nats.NewMsg("er.proc.acme.com.acme.order.created")
 	m.Header.Set("X-Trace", "t1")
+	// A server instruction of the original publish must not be copied to
+	// the dead letter (it would be refused by ER_DLQ).
+	m.Header.Set("Nats-Expected-Stream", bus.StreamProc)
 	m.Data = []byte(`{"poison":true}`)
 	ack, err := pub.Publish(ctx, m)
 	if err != nil {

@@ -41,15 +41,19 @@ func OriginOf(m jetstream.Msg) Origin {
 }
 
 // DLQMsg builds the dead letter of o: published on er.dlq.<tenant> with the
-// original body and headers plus the Er-Dlq-* headers, and a Nats-Msg-Id
+// original body and headers (but the Nats-* ones) plus the Er-Dlq-* headers,
+// and a Nats-Msg-Id
 // derived from the original's stream position so that dead-lettering the
 // same message twice (a redelivery, two processes) keeps one copy.
 func DLQMsg(tenant string, o Origin, r Rejection) *nats.Msg {
 	m := &nats.Msg{Subject: DLQSubject(tenant), Data: o.Data, Header: make(nats.Header, len(o.Header)+10)}
 	for k, v := range o.Header {
-		if k != HeaderMsgID {
-			m.Header[k] = append([]string(nil), v...)
+		// Nats-* headers are instructions to the server (dedup id, expected
+		// sequence, TTL, rollup) meant for the original publish.
+		if len(k) >= 5 && strings.EqualFold(k[:5], "nats-") {
+			continue
 		}
+		m.Header[k] = append([]string(nil), v...)
 	}
 	if o.Seq > 0 {
 		m.Header.Set(HeaderMsgID, "dlq/"+o.Stream+"/"+strconv.FormatUint(o.Seq, 10))

@@ -138,7 +138,12 @@ func (e *Engine) Rules() *RuleSet { return e.rules.Load() }
 
 // SwapRules installs rs for the batches that start from now on and returns
 // the previous set; batches in flight finish on the set they started with.
+// A nil rs installs an empty set (events are stored and published as they
+// came).
 func (e *Engine) SwapRules(rs *RuleSet) *RuleSet {
+	if rs == nil {
+		rs = NewRuleSet("", nil)
+	}
 	old := e.rules.Swap(rs)
 	e.log.Info("rules swapped", "bundle", rs.Bundle(), "previous", old.Bundle(), "knowledge_bases", len(rs.KnowledgeBases()))
 	return old
