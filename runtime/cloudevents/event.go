@@ -1,8 +1,6 @@
 package cloudevents
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -93,76 +91,17 @@ func validAttributeName(s string) bool {
 }
 
 // ParseStructured parses one event in the structured JSON format and checks
-// its attributes. data_base64 is accepted when it holds JSON.
+// its attributes. data_base64 is accepted when it holds JSON. Data and
+// extension values alias b.
 func ParseStructured(b []byte) (*Event, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("cloudevent: not a JSON object: %w", err)
-	}
 	e := &Event{}
-	for k, v := range raw {
-		if err := e.set(k, v); err != nil {
-			return nil, err
-		}
+	if err := Parse(b, e); err != nil {
+		return nil, err
 	}
 	if err := e.Check(); err != nil {
 		return nil, err
 	}
 	return e, nil
-}
-
-// set assigns one attribute of the structured format.
-func (e *Event) set(k string, v json.RawMessage) error {
-	str := func(dst *string) error {
-		if err := json.Unmarshal(v, dst); err != nil {
-			return &AttributeError{k, "must be a string"}
-		}
-		return nil
-	}
-	switch k {
-	case "specversion":
-		return str(&e.SpecVersion)
-	case "id":
-		return str(&e.ID)
-	case "source":
-		return str(&e.Source)
-	case "type":
-		return str(&e.Type)
-	case "subject":
-		return str(&e.Subject)
-	case "time":
-		return str(&e.Time)
-	case "datacontenttype":
-		return str(&e.DataContentType)
-	case "dataschema":
-		return str(&e.DataSchema)
-	case "tenantid":
-		return str(&e.TenantID)
-	case "data":
-		if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			e.Data = v
-		}
-		return nil
-	case "data_base64":
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return &AttributeError{k, "must be a base64 string"}
-		}
-		d, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return &AttributeError{k, "invalid base64: " + err.Error()}
-		}
-		if !json.Valid(d) {
-			return &AttributeError{k, "must decode to JSON data"}
-		}
-		e.Data = d
-		return nil
-	}
-	if e.Extensions == nil {
-		e.Extensions = map[string]json.RawMessage{}
-	}
-	e.Extensions[k] = v
-	return nil
 }
 
 // IsJSONContentType reports whether a datacontenttype denotes JSON data
@@ -174,34 +113,4 @@ func IsJSONContentType(ct string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
 	mt = strings.TrimSpace(mt)
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
-}
-
-// AppendStructured appends the event in the structured JSON format with
-// data replaced by data (already JSON) and extra extensions added.
-func (e *Event) AppendStructured(dst []byte, data []byte, extra map[string]any) ([]byte, error) {
-	m := map[string]any{
-		"specversion": e.SpecVersion,
-		"id":          e.ID,
-		"source":      e.Source,
-		"type":        e.Type,
-	}
-	for k, v := range map[string]string{"subject": e.Subject, "time": e.Time, "datacontenttype": e.DataContentType, "dataschema": e.DataSchema, "tenantid": e.TenantID} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	for k, v := range e.Extensions {
-		m[k] = v
-	}
-	for k, v := range extra {
-		m[k] = v
-	}
-	if data != nil {
-		m["data"] = json.RawMessage(data)
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return dst, fmt.Errorf("cloudevent: encode %s: %w", e.ID, err)
-	}
-	return append(dst, b...), nil
 }

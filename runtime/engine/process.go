@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -40,7 +41,7 @@ func (w *worker) process(rs *RuleSet, it *item, arena []byte) []byte {
 		it.ingest = md.Timestamp
 	}
 	ev := &w.ev
-	if err := bus.ParseEvent(msg.Data(), ev); err != nil {
+	if err := cloudevents.Parse(msg.Data(), ev); err != nil {
 		w.deadLetter(it, bus.Rejection{Kind: "malformed", Field: "body", Reason: err.Error()})
 		return arena
 	}
@@ -135,21 +136,21 @@ func (w *worker) output(rs *RuleSet, it *item, s *rules.Schema, bound *boundKBs,
 	w.data = f.AppendJSON(w.data[:0])
 	w.ext = w.ext[:0]
 	if bound.versions != "" {
-		w.ext = append(w.ext, bus.Extension{Name: AttrKB, Value: bound.versions})
+		w.ext = append(w.ext, cloudevents.Extension{Name: AttrKB, Value: bound.versions})
 	}
 	if rs.bundle != "" {
-		w.ext = append(w.ext, bus.Extension{Name: AttrBundle, Value: rs.bundle})
+		w.ext = append(w.ext, cloudevents.Extension{Name: AttrBundle, Value: rs.bundle})
 	}
 	w.ext = appendList(w.ext, AttrFired, x.Fired)
 	w.ext = appendList(w.ext, AttrTags, x.Event.Tags())
 	w.ext = appendList(w.ext, AttrRoute, x.Event.Routes())
 	if x.Event.IsDropped() {
-		w.ext = append(w.ext, bus.Extension{Name: AttrDropped, Value: "true", Raw: true})
+		w.ext = append(w.ext, cloudevents.Extension{Name: AttrDropped, Value: "true", Raw: true})
 	} else {
-		w.ext = append(w.ext, bus.Extension{Name: AttrDropped, Value: "false", Raw: true})
+		w.ext = append(w.ext, cloudevents.Extension{Name: AttrDropped, Value: "false", Raw: true})
 	}
 	start := len(arena)
-	arena = bus.AppendEvent(arena, ev, w.data, w.ext)
+	arena = cloudevents.Append(arena, ev, w.data, w.ext)
 	body := arena[start:len(arena):len(arena)]
 	tm, _ := time.Parse(time.RFC3339Nano, ev.Time)
 	it.rec = store.Record{
@@ -174,9 +175,9 @@ func (w *worker) output(rs *RuleSet, it *item, s *rules.Schema, bound *boundKBs,
 
 // appendList adds a comma-separated list attribute when the list is not
 // empty (CloudEvents attributes are absent rather than empty).
-func appendList(ext []bus.Extension, name string, vals []string) []bus.Extension {
+func appendList(ext []cloudevents.Extension, name string, vals []string) []cloudevents.Extension {
 	if len(vals) == 0 {
 		return ext
 	}
-	return append(ext, bus.Extension{Name: name, Value: strings.Join(vals, ",")})
+	return append(ext, cloudevents.Extension{Name: name, Value: strings.Join(vals, ",")})
 }

@@ -37,7 +37,7 @@ type worker struct {
 	facts map[*rules.Schema]rules.Fact
 	ev    cloudevents.Event
 	data  []byte
-	ext   []bus.Extension
+	ext   []cloudevents.Extension
 	items []item
 	recs  []store.Record
 	outs  []*nats.Msg

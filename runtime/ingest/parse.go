@@ -129,8 +129,8 @@ func attributeProblem(err error) *Problem {
 }
 
 func readBatch(body []byte, lim Limits) ([]incoming, *Problem) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
+	items, err := cloudevents.SplitArray(body)
+	if err != nil {
 		return nil, NewProblem(http.StatusBadRequest, "body", "a batch must be a JSON array of structured events: "+err.Error())
 	}
 	if len(items) == 0 {
@@ -159,11 +159,9 @@ func readBatch(body []byte, lim Limits) ([]incoming, *Problem) {
 // peekID returns the id of a malformed event when it can be read, so a
 // batch reply can name it.
 func peekID(raw []byte) string {
-	var v struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(raw, &v)
-	return v.ID
+	var ev cloudevents.Event
+	_ = cloudevents.Parse(raw, &ev)
+	return ev.ID
 }
 
 // parseBinary reads a binary-mode event: attributes in ce-* headers

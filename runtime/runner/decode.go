@@ -34,7 +34,7 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 	ev := &cloudevents.Event{}
 	ct := header(m.header, bus.HeaderContentType)
 	if isCloudEventsType(ct) {
-		if err := bus.ParseEvent(m.data, ev); err != nil {
+		if err := cloudevents.Parse(m.data, ev); err != nil {
 			return nil, parseError(err)
 		}
 		return ev, nil
@@ -42,8 +42,8 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 	if header(m.header, "ce-specversion") != "" {
 		return binaryEvent(m, ct), nil
 	}
-	err := bus.ParseEvent(m.data, ev)
-	var syn *bus.EventSyntaxError
+	err := cloudevents.Parse(m.data, ev)
+	var syn *cloudevents.SyntaxError
 	if errors.As(err, &syn) {
 		if isObjectStart(m.data) {
 			return nil, &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
@@ -65,7 +65,7 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 }
 
 func parseError(err error) *Error {
-	var syn *bus.EventSyntaxError
+	var syn *cloudevents.SyntaxError
 	if errors.As(err, &syn) {
 		return &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
 	}

@@ -88,7 +88,7 @@ func (v *Validated) Msg(ingest time.Time) *nats.Msg {
 	m := &nats.Msg{
 		Subject: v.Subject,
 		Header:  make(nats.Header, 5),
-		Data:    bus.AppendEvent(make([]byte, 0, 256+len(v.Event.Data)), v.Event, v.Event.Data, nil),
+		Data:    cloudevents.Append(make([]byte, 0, 256+len(v.Event.Data)), v.Event, v.Event.Data, nil),
 	}
 	m.Header[bus.HeaderMsgID] = []string{v.MsgID()}
 	m.Header[bus.HeaderContentType] = []string{bus.ContentTypeCloudEvents}

@@ -1,4 +1,4 @@
-package bus
+package cloudevents
 
 import (
 	"bytes"
@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 )
 
 var eventSeeds = []string{
@@ -46,23 +44,23 @@ func FuzzParseEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { checkParseEvent(t, b) })
 }
 
-// checkParseEvent holds ParseEvent to cloudevents.ParseStructured (the
-// reference, built on encoding/json) and AppendEvent to a round trip.
+// checkParseEvent holds Parse to parseReference (the
+// reference, built on encoding/json) and Append to a round trip.
 func checkParseEvent(t *testing.T, b []byte) {
-	var ev cloudevents.Event
-	err := ParseEvent(b, &ev)
-	var syn *EventSyntaxError
+	var ev Event
+	err := Parse(b, &ev)
+	var syn *SyntaxError
 	isObject := json.Valid(b) && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{"))
 	if errors.As(err, &syn) == isObject {
-		t.Fatalf("ParseEvent(%q): syntax error %v, but json.Valid && object = %v", b, err, isObject)
+		t.Fatalf("Parse(%q): syntax error %v, but json.Valid && object = %v", b, err, isObject)
 	}
-	ref, refErr := cloudevents.ParseStructured(b)
+	ref, refErr := parseReference(b)
 	if refErr == nil {
 		if err != nil {
-			t.Fatalf("ParseEvent(%q) = %v, ParseStructured accepted it", b, err)
+			t.Fatalf("Parse(%q) = %v, ParseStructured accepted it", b, err)
 		}
 		if err := ev.Check(); err != nil {
-			t.Fatalf("ParseEvent(%q) gave an event failing Check: %v", b, err)
+			t.Fatalf("Parse(%q) gave an event failing Check: %v", b, err)
 		}
 		if !bytes.Contains(b, []byte("data_base64")) { // with both, the winner depends on map order
 			assertSameEvent(t, b, &ev, ref)
@@ -71,14 +69,14 @@ func checkParseEvent(t *testing.T, b []byte) {
 	if err != nil {
 		return
 	}
-	// Round trip through AppendEvent.
-	out := AppendEvent(nil, &ev, ev.Data, []Extension{{Name: "erkb", Value: "k@1"}, {Name: "erdropped", Value: "true", Raw: true}})
+	// Round trip through Append.
+	out := Append(nil, &ev, ev.Data, []Extension{{Name: "erkb", Value: "k@1"}, {Name: "erdropped", Value: "true", Raw: true}})
 	if !json.Valid(out) {
-		t.Fatalf("AppendEvent produced invalid JSON %q from %q", out, b)
+		t.Fatalf("Append produced invalid JSON %q from %q", out, b)
 	}
-	var back cloudevents.Event
-	if err := ParseEvent(out, &back); err != nil {
-		t.Fatalf("ParseEvent(AppendEvent(%q)) = %v", b, err)
+	var back Event
+	if err := Parse(out, &back); err != nil {
+		t.Fatalf("Parse(Append(%q)) = %v", b, err)
 	}
 	want := ev
 	want.Extensions = map[string]json.RawMessage{}
@@ -92,13 +90,13 @@ func checkParseEvent(t *testing.T, b []byte) {
 }
 
 // normalizeUTF8 applies what encoding a string does to invalid UTF-8.
-func normalizeUTF8(ev *cloudevents.Event) {
+func normalizeUTF8(ev *Event) {
 	for _, p := range []*string{&ev.SpecVersion, &ev.ID, &ev.Source, &ev.Type, &ev.Subject, &ev.Time, &ev.DataContentType, &ev.DataSchema, &ev.TenantID} {
 		*p = strings.ToValidUTF8(*p, "\uFFFD")
 	}
 }
 
-func assertSameEvent(t *testing.T, in []byte, got, want *cloudevents.Event) {
+func assertSameEvent(t *testing.T, in []byte, got, want *Event) {
 	t.Helper()
 	g, w := *got, *want
 	g.Extensions, w.Extensions = compactAll(g.Extensions), compactAll(w.Extensions)
@@ -131,12 +129,12 @@ func compact(b []byte) json.RawMessage {
 }
 
 func TestAppendEvent(t *testing.T) {
-	ev := &cloudevents.Event{
+	ev := &Event{
 		SpecVersion: "1.0", ID: "42", Source: "/shop", Type: "com.acme.order.created",
 		Time: "2024-01-02T03:04:05Z", TenantID: "acme",
 		Extensions: map[string]json.RawMessage{"zeta": json.RawMessage(`"z"`), "alpha": json.RawMessage(`1`), "erkb": json.RawMessage(`"forged"`)},
 	}
-	got := string(AppendEvent(nil, ev, []byte(`{"total":5}`), []Extension{
+	got := string(Append(nil, ev, []byte(`{"total":5}`), []Extension{
 		{Name: "erkb", Value: "orders@1.0.0"},
 		{Name: "erdropped", Value: "false", Raw: true},
 		{Name: "ertags", Value: "vip,\"big\""},
@@ -144,7 +142,7 @@ func TestAppendEvent(t *testing.T) {
 	want := `{"specversion":"1.0","id":"42","source":"/shop","type":"com.acme.order.created","time":"2024-01-02T03:04:05Z","tenantid":"acme",` +
 		`"alpha":1,"zeta":"z","erkb":"orders@1.0.0","erdropped":false,"ertags":"vip,\"big\"","data":{"total":5}}`
 	if got != want {
-		t.Fatalf("AppendEvent:\n got %s\nwant %s", got, want)
+		t.Fatalf("Append:\n got %s\nwant %s", got, want)
 	}
 	if s := string(appendString(nil, "a\x01\t\"\\\xffé")); s != `"a\u0001\t\"\\\ufffdé"` {
 		t.Errorf("appendString = %s", s)
@@ -152,43 +150,82 @@ func TestAppendEvent(t *testing.T) {
 }
 
 func BenchmarkParseEvent(b *testing.B) {
-	ev := &cloudevents.Event{SpecVersion: "1.0", ID: "0190c3a4-7e4f-7b1a-9c1d-5e3f2a1b0c9d", Source: "/shop/eu", Type: "com.acme.order.created",
+	ev := &Event{SpecVersion: "1.0", ID: "0190c3a4-7e4f-7b1a-9c1d-5e3f2a1b0c9d", Source: "/shop/eu", Type: "com.acme.order.created",
 		Time: "2024-01-02T03:04:05.123456Z", TenantID: "acme", DataContentType: "application/json"}
 	data := []byte(`{"orderId":"o-1","customer":{"id":"c-1","email":"a@b.c"},"items":[` + strings.Repeat(`{"sku":"sku-123","qty":2,"price":9.99},`, 20) + `{"sku":"x","qty":1,"price":1}],"total":200.5}`)
-	msg := AppendEvent(nil, ev, data, nil)
-	b.Run("bus.ParseEvent", func(b *testing.B) {
+	msg := Append(nil, ev, data, nil)
+	b.Run("bus.Parse", func(b *testing.B) {
 		b.SetBytes(int64(len(msg)))
 		b.ReportAllocs()
-		var out cloudevents.Event
+		var out Event
 		for b.Loop() {
-			if err := ParseEvent(msg, &out); err != nil {
+			if err := Parse(msg, &out); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("cloudevents.ParseStructured", func(b *testing.B) {
+	b.Run("parseReference", func(b *testing.B) {
 		b.SetBytes(int64(len(msg)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := cloudevents.ParseStructured(msg); err != nil {
+			if _, err := parseReference(msg); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("bus.AppendEvent", func(b *testing.B) {
+	b.Run("Append", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
 		ext := []Extension{{Name: "erkb", Value: "orders@1.0.0"}, {Name: "erfired", Value: "a,b"}}
 		for b.Loop() {
-			buf = AppendEvent(buf[:0], ev, data, ext)
+			buf = Append(buf[:0], ev, data, ext)
 		}
 	})
-	b.Run("cloudevents.AppendStructured", func(b *testing.B) {
-		b.ReportAllocs()
-		var buf []byte
-		ext := map[string]any{"erkb": "orders@1.0.0", "erfired": "a,b"}
-		for b.Loop() {
-			buf, _ = ev.AppendStructured(buf[:0], data, ext)
+}
+
+func TestSplitArray(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{`[]`, nil, true},
+		{` [ {"a":1} , {"b":[1,2]} ] `, []string{`{"a":1}`, `{"b":[1,2]}`}, true},
+		{`[1,"x",null]`, []string{`1`, `"x"`, `null`}, true},
+		{`[{"a":1}`, nil, false},
+		{`[{"a":1},]`, nil, false},
+		{`{"a":1}`, nil, false},
+		{`[1] 2`, nil, false},
+	}
+	for _, tt := range tests {
+		got, err := SplitArray([]byte(tt.in))
+		if (err == nil) != tt.ok {
+			t.Errorf("SplitArray(%s) error %v, want ok=%v", tt.in, err, tt.ok)
+			continue
+		}
+		var gs []string
+		for _, g := range got {
+			gs = append(gs, string(g))
+		}
+		if tt.ok && strings.Join(gs, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("SplitArray(%s) = %q, want %q", tt.in, gs, tt.want)
+		}
+	}
+}
+
+func FuzzSplitArray(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"a":1},{"b":2}]`, `[1,`, `[[],[[]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parts, err := SplitArray(b)
+		var ref []json.RawMessage
+		refErr := json.Unmarshal(b, &ref)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("SplitArray(%q) = %v, encoding/json says %v", b, err, refErr)
+		}
+		if err == nil && len(parts) != len(ref) {
+			t.Fatalf("SplitArray(%q): %d parts, encoding/json %d", b, len(parts), len(ref))
 		}
 	})
 }

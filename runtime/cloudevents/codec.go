@@ -1,4 +1,4 @@
-package bus
+package cloudevents
 
 import (
 	"encoding/base64"
@@ -7,15 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 )
 
 // The structured CloudEvent on the streams, encoded and decoded without
 // reflection: every event crosses ER_PROC and ER_TENANT as one, and
 // encoding/json over a map costs several microseconds and dozens of
 // allocations per event. The output is the structured format of
-// cloudevents.ParseStructured; decoding accepts everything it accepts.
+// ParseStructured; decoding accepts everything it accepts.
 
 // Extension is an extension attribute added when encoding an event.
 type Extension struct {
@@ -26,12 +24,12 @@ type Extension struct {
 	Raw   bool
 }
 
-// AppendEvent appends ev in the structured JSON format with data (already
+// Append appends ev in the structured JSON format with data (already
 // JSON; nil omits it) as its data and extra after ev's own extensions. An
 // extension of ev named like one in extra is left out, so producers cannot
 // forge eventrunner's processing attributes. ev's extensions are written in
 // name order, so the output is deterministic.
-func AppendEvent(dst []byte, ev *cloudevents.Event, data []byte, extra []Extension) []byte {
+func Append(dst []byte, ev *Event, data []byte, extra []Extension) []byte {
 	dst = append(dst, `{"specversion":`...)
 	dst = appendString(dst, ev.SpecVersion)
 	dst = appendAttr(dst, "id", ev.ID, true)
@@ -129,12 +127,12 @@ func appendString(dst []byte, s string) []byte {
 
 const hexDigit = "0123456789abcdef"
 
-// ParseEvent decodes a structured CloudEvent into ev, which it resets
-// first. It does not check the attributes (see cloudevents.Event.Check):
+// Parse decodes a structured CloudEvent into ev, which it resets
+// first. It does not check the attributes (see Event.Check):
 // events on ER_PROC were checked when they entered. ev.Data and the
 // extension values alias b.
-func ParseEvent(b []byte, ev *cloudevents.Event) error {
-	*ev = cloudevents.Event{}
+func Parse(b []byte, ev *Event) error {
+	*ev = Event{}
 	p := parser{b: b}
 	p.ws()
 	if !p.eat('{') {
@@ -179,8 +177,8 @@ func ParseEvent(b []byte, ev *cloudevents.Event) error {
 }
 
 // setAttr assigns one attribute from its raw JSON value, as
-// cloudevents.ParseStructured does (null leaves an attribute unset).
-func setAttr(ev *cloudevents.Event, k string, v []byte) error {
+// ParseStructured does (null leaves an attribute unset).
+func setAttr(ev *Event, k string, v []byte) error {
 	var dst *string
 	switch k {
 	case "specversion":
@@ -221,23 +219,23 @@ func setAttr(ev *cloudevents.Event, k string, v []byte) error {
 	}
 	s, ok := stringValue(v)
 	if !ok {
-		return &cloudevents.AttributeError{Attribute: k, Reason: "must be a string"}
+		return &AttributeError{Attribute: k, Reason: "must be a string"}
 	}
 	*dst = s
 	return nil
 }
 
-func setBase64(ev *cloudevents.Event, v []byte) error {
+func setBase64(ev *Event, v []byte) error {
 	s, ok := stringValue(v)
 	if !ok {
-		return &cloudevents.AttributeError{Attribute: "data_base64", Reason: "must be a base64 string"}
+		return &AttributeError{Attribute: "data_base64", Reason: "must be a base64 string"}
 	}
 	d, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
-		return &cloudevents.AttributeError{Attribute: "data_base64", Reason: "invalid base64: " + err.Error()}
+		return &AttributeError{Attribute: "data_base64", Reason: "invalid base64: " + err.Error()}
 	}
 	if !json.Valid(d) {
-		return &cloudevents.AttributeError{Attribute: "data_base64", Reason: "must decode to JSON data"}
+		return &AttributeError{Attribute: "data_base64", Reason: "must decode to JSON data"}
 	}
 	ev.Data = d
 	return nil
@@ -270,13 +268,13 @@ type parser struct {
 // maxDepth bounds nesting like encoding/json.
 const maxDepth = 10000
 
-// EventSyntaxError is malformed JSON in a structured event.
-type EventSyntaxError struct {
+// SyntaxError is malformed JSON in a structured event.
+type SyntaxError struct {
 	Offset int
 	Msg    string
 }
 
-func (e *EventSyntaxError) Error() string {
+func (e *SyntaxError) Error() string {
 	return "cloudevent: invalid JSON at offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
 
@@ -284,7 +282,7 @@ func (p *parser) fail(msg string) error {
 	if p.i >= len(p.b) {
 		msg = "unexpected end of input: " + msg
 	}
-	return &EventSyntaxError{Offset: p.i, Msg: msg}
+	return &SyntaxError{Offset: p.i, Msg: msg}
 }
 
 func (p *parser) end() error {
@@ -322,7 +320,7 @@ func (p *parser) str() (string, error) {
 	}
 	s, ok := stringValue(p.b[start:p.i])
 	if !ok {
-		return "", &EventSyntaxError{Offset: start, Msg: "invalid object key"}
+		return "", &SyntaxError{Offset: start, Msg: "invalid object key"}
 	}
 	return s, nil
 }
@@ -472,4 +470,35 @@ func (p *parser) literal(lit string) error {
 	}
 	p.i += len(lit)
 	return nil
+}
+
+// SplitArray returns the elements of a JSON array (a batch of structured
+// events) as slices of b, checking the array's syntax but leaving the
+// elements to Parse.
+func SplitArray(b []byte) ([][]byte, error) {
+	p := parser{b: b}
+	p.ws()
+	if !p.eat('[') {
+		return nil, p.fail("expected a JSON array")
+	}
+	var out [][]byte
+	p.ws()
+	if p.eat(']') {
+		return out, p.end()
+	}
+	for {
+		p.ws()
+		start := p.i
+		if err := p.skip(0); err != nil {
+			return nil, err
+		}
+		out = append(out, b[start:p.i])
+		p.ws()
+		if p.eat(']') {
+			return out, p.end()
+		}
+		if !p.eat(',') {
+			return nil, p.fail("expected ',' or ']' after array element")
+		}
+	}
 }
