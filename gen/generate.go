@@ -6,7 +6,7 @@
 // collected and reported as file:line:col: message, sorted.
 package gen
 
-//go:generate go run ./cmd/eventgen -root ..
+//go:generate go run ./cmd/eventgen -root .. -lock schemas/schemas.lock
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/gen/diag"
 	"github.com/eventrunner/eventrunner/gen/emit"
+	"github.com/eventrunner/eventrunner/gen/evolve"
 	"github.com/eventrunner/eventrunner/gen/grl"
 	"github.com/eventrunner/eventrunner/gen/ir"
 	"github.com/eventrunner/eventrunner/gen/schema"
@@ -32,6 +33,10 @@ type Config struct {
 	Root string
 	// OutDir is the output directory relative to Root (default "generated").
 	OutDir string
+	// Lock is the schema lock file relative to Root (see gen/evolve); empty
+	// means no lock: nothing is published, but each new version is still
+	// checked for compatibility with the previous one.
+	Lock string
 }
 
 // File is one generated file, with its path relative to Root.
@@ -43,23 +48,39 @@ type Result struct {
 	Files  []File
 	// Warnings are non-fatal diagnostics (e.g. equal salience).
 	Warnings []diag.Diagnostic
+	// Lock is the updated schema lock (every published version plus this
+	// run's new ones); nil when Config.Lock is empty.
+	Lock *File
 }
 
 // Load runs the front ends: it reads and checks every schema and knowledge
 // base. The returned error, if any, is a *diag.Errors listing every problem.
 func Load(ctx context.Context, cfg Config) (*ir.Bundle, []diag.Diagnostic, error) {
+	b, _, warnings, err := load(cfg)
+	return b, warnings, err
+}
+
+// load is Load plus the schema lock it checked against (nil without one).
+func load(cfg Config) (*ir.Bundle, *evolve.Lock, []diag.Diagnostic, error) {
 	var diags diag.List
 	schemas := schema.Load(cfg.Root, &diags)
+	// Schema evolution: published versions unchanged, new versions
+	// compatible with their predecessors (gen/evolve).
+	var lock *evolve.Lock
+	if cfg.Lock != "" {
+		lock = evolve.ReadLock(cfg.Root, cfg.Lock, &diags)
+	}
+	evolve.Check(cfg.Root, schemas, lock, &diags)
 	var kbs []*ir.KB
 	if !diags.HasErrors() {
 		kbs = grl.Load(cfg.Root, schemas, &diags)
 	}
 	if err := diags.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	b := &ir.Bundle{Schemas: schemas, KBs: kbs, GeneratorVersion: Version}
 	b.Hash = bundleHash(b)
-	return b, diags.Sorted(), nil
+	return b, lock, diags.Sorted(), nil
 }
 
 // Generate loads the inputs and emits generated/ in memory.
@@ -67,7 +88,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.OutDir == "" {
 		cfg.OutDir = "generated"
 	}
-	b, warnings, err := Load(ctx, cfg)
+	b, lock, warnings, err := load(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +97,11 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("gen: emit: %w", err)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return &Result{Bundle: b, Files: files, Warnings: warnings}, nil
+	res := &Result{Bundle: b, Files: files, Warnings: warnings}
+	if lock != nil {
+		res.Lock = &File{Path: cfg.Lock, Content: lock.Updated(b.Schemas)}
+	}
+	return res, nil
 }
 
 // bundleHash names the exact bundle: every schema and GRL file and the

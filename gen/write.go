@@ -87,3 +87,16 @@ func isGenerated(src []byte) bool {
 	first, _, _ := strings.Cut(string(src[:min(len(src), 200)]), "\n")
 	return strings.HasPrefix(first, emit.Header)
 }
+
+// WriteLock writes the schema lock (Result.Lock) under root when its
+// content changed.
+func WriteLock(root string, lock *File) error {
+	p := filepath.Join(root, filepath.FromSlash(lock.Path))
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, lock.Content) {
+		return nil
+	}
+	if err := os.WriteFile(p, lock.Content, 0o644); err != nil {
+		return fmt.Errorf("gen: write schema lock: %w", err)
+	}
+	return nil
+}

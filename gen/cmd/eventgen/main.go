@@ -15,19 +15,20 @@ func main() {
 	root := flag.String("root", ".", "repository root holding schemas/ and rules/")
 	out := flag.String("out", "generated", "output directory, relative to -root; its last element is the package name")
 	quiet := flag.Bool("q", false, "print only diagnostics")
+	lock := flag.String("lock", "", "schema lock file, relative to -root: published versions are checked against it and new ones recorded in it")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: eventgen [-root DIR] [-out DIR]\n\nCompiles schemas/**.json and rules/*/ into typed facts, codecs and compiled knowledge bases.\n\n")
+		fmt.Fprintf(os.Stderr, "usage: eventgen [-root DIR] [-out DIR] [-lock FILE]\n\nCompiles schemas/**.json and rules/*/ into typed facts, codecs and compiled knowledge bases.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*root, *out, *quiet); err != nil {
+	if err := run(*root, *out, *lock, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(root, out string, quiet bool) error {
-	res, err := gen.Generate(context.Background(), gen.Config{Root: root, OutDir: out})
+func run(root, out, lock string, quiet bool) error {
+	res, err := gen.Generate(context.Background(), gen.Config{Root: root, OutDir: out, Lock: lock})
 	if err != nil {
 		return err
 	}
@@ -37,6 +38,11 @@ func run(root, out string, quiet bool) error {
 	wr, err := gen.Write(root, out, res.Files)
 	if err != nil {
 		return err
+	}
+	if res.Lock != nil {
+		if err := gen.WriteLock(root, res.Lock); err != nil {
+			return err
+		}
 	}
 	if !quiet {
 		fmt.Fprintf(os.Stderr, "eventgen: %d schemas, %d knowledge bases, bundle %s: %d files written, %d unchanged, %d removed\n",
