@@ -1,0 +1,355 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gocql/gocql"
+	"golang.org/x/sync/errgroup"
+)
+
+// casRecord is one record of a Put with what the store derives from it and
+// the stored state it replaces.
+type casRecord struct {
+	r      Record // Time in UTC
+	pos    []byte // time↓ ‖ id
+	bucket int64
+	digest []byte // of everything but StoredAt
+
+	exists  bool // a version is stored
+	oldPos  []byte
+	oldType string
+	skip    bool // the stored version has the same content
+}
+
+// Bounds of one unlogged batch: Cassandra warns above 5 KiB and refuses
+// above 50 KiB by default (batch_size_*_threshold); a larger row goes alone.
+const (
+	casBatchBytes = 32 << 10
+	casBatchRows  = 64
+)
+
+// Put upserts recs. Records are compared with their stored version by a
+// digest of their content, so a redelivered event writes nothing and keeps
+// StoredAt. Rows go in order: the bucket index, the list rows (unlogged
+// batches per partition), the id rows, then deletes of rows a record moved
+// away from; a Put interrupted anywhere is completed by repeating it.
+func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: put: %w", err)
+	}
+	for i := range recs {
+		if err := CheckRecord(&recs[i]); err != nil {
+			return fmt.Errorf("store: put: %w", err)
+		}
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	batch := newCasBatch(recs)
+	unlock := s.lock(batch)
+	defer unlock()
+	if err := s.put(ctx, batch); err != nil {
+		return fmt.Errorf("store: put %d records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// newCasBatch encodes recs, keeping the last of each (tenant, id).
+func newCasBatch(recs []Record) []*casRecord {
+	last := make(map[[2]string]int, len(recs))
+	for i := range recs {
+		last[[2]string{recs[i].Tenant, recs[i].ID}] = i
+	}
+	out := make([]*casRecord, 0, len(last))
+	for i := range recs {
+		if last[[2]string{recs[i].Tenant, recs[i].ID}] != i {
+			continue
+		}
+		c := &casRecord{r: recs[i]}
+		c.r.Time = c.r.Time.UTC()
+		c.pos = append(appendTimeDesc(nil, c.r.Time), c.r.ID...)
+		c.digest = contentDigest(&c.r, c.pos)
+		out = append(out, c)
+	}
+	return out
+}
+
+// contentDigest hashes what makes two versions of a record differ (the
+// position, which holds the time, and every attribute but StoredAt).
+func contentDigest(r *Record, pos []byte) []byte {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, f := range [][]byte{pos, []byte(r.Type), []byte(r.Source), []byte(r.Subject), []byte(r.SchemaID), r.Event} {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		h.Write(f)
+	}
+	return h.Sum(nil)
+}
+
+// lock takes the striped locks of the batch's ids in index order (so that
+// two Puts never wait for each other crosswise) and returns their release.
+func (s *Cassandra) lock(batch []*casRecord) func() {
+	idx := make([]int, 0, len(batch))
+	for _, c := range batch {
+		h := fnv.New32a()
+		h.Write([]byte(c.r.Tenant))
+		h.Write([]byte{0})
+		h.Write([]byte(c.r.ID))
+		idx = append(idx, int(h.Sum32()%uint32(len(s.locks))))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.locks[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			s.locks[i].Unlock()
+		}
+	}
+}
+
+func (s *Cassandra) put(ctx context.Context, batch []*casRecord) error {
+	if err := s.readStates(ctx, batch); err != nil {
+		return fmt.Errorf("read stored versions: %w", err)
+	}
+	now := time.Now().UTC()
+	var changed []*casRecord
+	for _, c := range batch {
+		if c.skip {
+			continue
+		}
+		if c.r.StoredAt.IsZero() {
+			c.r.StoredAt = now
+		}
+		c.r.StoredAt = c.r.StoredAt.UTC()
+		c.bucket = s.bucketOf(c.r.Time)
+		changed = append(changed, c)
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	ts := s.timestamp()
+	steps := []struct {
+		what  string
+		stmts []casStmt
+	}{
+		{"bucket index", s.bucketRows(changed, now)},
+		{"list rows", s.listRows(changed)},
+		{"id rows", s.idRows(changed)},
+		{"old list rows", s.oldRowDeletes(changed)},
+	}
+	for _, step := range steps {
+		if err := s.exec(ctx, step.stmts, ts); err != nil {
+			return fmt.Errorf("write %s: %w", step.what, err)
+		}
+	}
+	for _, st := range steps[0].stmts {
+		s.buckets.done(st.cacheKey, now)
+	}
+	return nil
+}
+
+// readStates reads each record's stored position, type and digest.
+func (s *Cassandra) readStates(ctx context.Context, batch []*casRecord) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for _, c := range batch {
+		g.Go(func() error {
+			var pos, digest []byte
+			var typ string
+			var storedS int64
+			var storedNs int
+			err := s.session.Query(s.cql.readState, c.r.Tenant, []byte(c.r.ID)).WithContext(gctx).
+				Scan(&pos, &typ, &digest, &storedS, &storedNs)
+			switch {
+			case errors.Is(err, gocql.ErrNotFound):
+				return nil
+			case err != nil:
+				return err
+			}
+			c.exists, c.oldPos, c.oldType = true, pos, typ
+			c.skip = bytes.Equal(digest, c.digest)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// casStmt is one statement or one unlogged batch of statements on the same
+// partition.
+type casStmt struct {
+	entries  []gocql.BatchEntry
+	cacheKey string // bucket index rows: the bucketCache key
+}
+
+func (s *Cassandra) bucketRows(batch []*casRecord, now time.Time) []casStmt {
+	var out []casStmt
+	seen := map[string]bool{}
+	for _, c := range batch {
+		for _, scope := range [][]byte{{'t'}, append([]byte{'y'}, c.r.Type...)} {
+			k := c.r.Tenant + "\x00" + string(scope) + "\x00" + strconv.FormatInt(c.bucket, 10)
+			if seen[k] || !s.buckets.need(k, now) {
+				continue
+			}
+			seen[k] = true
+			out = append(out, casStmt{cacheKey: k, entries: []gocql.BatchEntry{{
+				Stmt: s.cql.insertBucket, Args: []any{c.r.Tenant, scope, c.bucket, s.buckets.ttl}, Idempotent: true,
+			}}})
+		}
+	}
+	return out
+}
+
+// listRows groups the by-time and by-type rows by partition into batches.
+func (s *Cassandra) listRows(batch []*casRecord) []casStmt {
+	type part struct {
+		byType bool
+		tenant string
+		typ    string
+		bucket int64
+	}
+	groups := map[part][]gocql.BatchEntry{}
+	var order []part
+	add := func(p part, e gocql.BatchEntry) {
+		if _, ok := groups[p]; !ok {
+			order = append(order, p)
+		}
+		groups[p] = append(groups[p], e)
+	}
+	ttl := s.ttlSeconds()
+	for _, c := range batch {
+		r := &c.r
+		ss, sn := r.StoredAt.Unix(), r.StoredAt.Nanosecond()
+		add(part{false, r.Tenant, "", c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByTime, Idempotent: true, Args: []any{
+			r.Tenant, c.bucket, c.pos, blob(r.Type), blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), ss, sn, ttl}})
+		add(part{true, r.Tenant, r.Type, c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByType, Idempotent: true, Args: []any{
+			r.Tenant, blob(r.Type), c.bucket, c.pos, blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), ss, sn, ttl}})
+	}
+	var out []casStmt
+	for _, p := range order {
+		out = append(out, chunk(groups[p])...)
+	}
+	return out
+}
+
+// chunk splits one partition's entries into batches within the size bounds.
+func chunk(entries []gocql.BatchEntry) []casStmt {
+	var out []casStmt
+	var cur []gocql.BatchEntry
+	size := 0
+	for _, e := range entries {
+		n := entrySize(e)
+		if len(cur) > 0 && (size+n > casBatchBytes || len(cur) == casBatchRows) {
+			out = append(out, casStmt{entries: cur})
+			cur, size = nil, 0
+		}
+		cur = append(cur, e)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, casStmt{entries: cur})
+	}
+	return out
+}
+
+func entrySize(e gocql.BatchEntry) int {
+	n := 0
+	for _, a := range e.Args {
+		switch v := a.(type) {
+		case []byte:
+			n += len(v)
+		case string:
+			n += len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+func (s *Cassandra) idRows(batch []*casRecord) []casStmt {
+	out := make([]casStmt, 0, len(batch))
+	ttl := s.ttlSeconds()
+	for _, c := range batch {
+		r := &c.r
+		out = append(out, casStmt{entries: []gocql.BatchEntry{{Stmt: s.cql.insertByID, Idempotent: true, Args: []any{
+			r.Tenant, []byte(r.ID), c.pos, blob(r.Type), blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+			c.digest, r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}}}})
+	}
+	return out
+}
+
+// oldRowDeletes removes the list rows of records that moved: the by-time
+// row when the time changed, the by-type row when the time or type did.
+func (s *Cassandra) oldRowDeletes(batch []*casRecord) []casStmt {
+	var out []casStmt
+	for _, c := range batch {
+		if !c.exists {
+			continue
+		}
+		moved := !bytes.Equal(c.oldPos, c.pos)
+		if !moved && c.oldType == c.r.Type {
+			continue
+		}
+		t, _, err := decodeTimeDesc(c.oldPos)
+		if err != nil {
+			// A row we cannot place cannot be deleted; the id row now
+			// points at the new one.
+			s.opts.Logger.Error("cassandra: malformed stored position", "tenant", c.r.Tenant, "id", c.r.ID)
+			continue
+		}
+		oldBucket := s.bucketOf(t)
+		if moved {
+			out = append(out, casStmt{entries: []gocql.BatchEntry{{Stmt: s.cql.deleteByTime, Idempotent: true,
+				Args: []any{c.r.Tenant, oldBucket, c.oldPos}}}})
+		}
+		out = append(out, casStmt{entries: []gocql.BatchEntry{{Stmt: s.cql.deleteByType, Idempotent: true,
+			Args: []any{c.r.Tenant, blob(c.oldType), oldBucket, c.oldPos}}}})
+	}
+	return out
+}
+
+// exec runs stmts concurrently, each with the Put's write timestamp: a
+// single entry as a plain (prepared) statement, more as an unlogged batch,
+// which is only ever built for one partition.
+func (s *Cassandra) exec(ctx context.Context, stmts []casStmt, ts int64) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for _, st := range stmts {
+		g.Go(func() error {
+			if len(st.entries) == 1 {
+				e := st.entries[0]
+				return s.session.Query(e.Stmt, e.Args...).WithContext(gctx).WithTimestamp(ts).Idempotent(true).Exec()
+			}
+			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(gctx).WithTimestamp(ts)
+			b.Entries = st.entries
+			return s.session.ExecuteBatch(b)
+		})
+	}
+	return g.Wait()
+}
+
+// blob converts s for a blob column: never nil, which gocql would bind as
+// null and Cassandra store as a tombstone.
+func blob(s string) []byte { return blobBytes([]byte(s)) }
+
+func blobBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

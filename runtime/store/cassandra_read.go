@@ -1,0 +1,194 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gocql/gocql"
+)
+
+// Get returns the record (tenant, id) from the id table.
+func (s *Cassandra) Get(ctx context.Context, tenant, id string) (Record, error) {
+	if !ValidTenant(tenant) || id == "" {
+		return Record{}, fmt.Errorf("store: get %s/%q: bad tenant or empty id: %w", tenant, id, ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+	}
+	if err := s.enter(); err != nil {
+		return Record{}, err
+	}
+	defer s.mu.RUnlock()
+	r := Record{Tenant: tenant}
+	var pos []byte
+	var storedS int64
+	var storedNs int
+	err := s.session.Query(s.cql.getByID, tenant, []byte(id)).WithContext(ctx).
+		Scan(&pos, &r.Type, &r.Source, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs)
+	if errors.Is(err, gocql.ErrNotFound) {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = r.setPosition(pos)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+	}
+	r.StoredAt = time.Unix(storedS, int64(storedNs)).UTC()
+	return r, nil
+}
+
+// setPosition fills Time and ID from a pos column.
+func (r *Record) setPosition(pos []byte) error {
+	t, id, err := decodeTimeDesc(pos)
+	if err != nil {
+		return fmt.Errorf("stored position %x: %w", pos, err)
+	}
+	r.Time, r.ID = t, string(id)
+	return nil
+}
+
+// casSpan is a query's slice of the list tables: pos bounds (an empty
+// operator means unbounded) and the bucket range that can hold it.
+type casSpan struct {
+	lower, upper         []byte
+	lowerOp, upperOp     string
+	minBucket, maxBucket int64
+	empty                bool
+}
+
+// span turns the bounds and cursor into pos bounds, like the Pebble
+// backend's keys: time < To is pos >= successor(To↓), time >= From is
+// pos < successor(From↓), and the cursor is pos > its position.
+func (s *Cassandra) span(q Query) (casSpan, error) {
+	sp := casSpan{minBucket: math.MinInt64, maxBucket: math.MaxInt64}
+	if !q.To.IsZero() {
+		next := successor(appendTimeDesc(nil, q.To))
+		if next == nil {
+			return casSpan{empty: true}, nil
+		}
+		sp.lower, sp.lowerOp, sp.maxBucket = next, ">=", s.bucketOf(q.To)
+	}
+	if !q.From.IsZero() {
+		if next := successor(appendTimeDesc(nil, q.From)); next != nil {
+			sp.upper, sp.upperOp = next, "<"
+		}
+		sp.minBucket = s.bucketOf(q.From)
+	}
+	if q.Cursor != "" {
+		p, err := DecodeCursor(q)
+		if err != nil {
+			return casSpan{}, err
+		}
+		k := append(appendTimeDesc(nil, p.Time), p.ID...)
+		if sp.lower == nil || bytes.Compare(k, sp.lower) >= 0 {
+			sp.lower, sp.lowerOp = k, ">"
+		}
+		sp.maxBucket = min(sp.maxBucket, s.bucketOf(p.Time))
+	}
+	sp.empty = sp.minBucket > sp.maxBucket || (sp.lower != nil && sp.upper != nil && bytes.Compare(sp.lower, sp.upper) >= 0)
+	return sp, nil
+}
+
+// List walks the tenant's non-empty buckets newest first and reads each
+// bucket's slice until the page, plus one record to know whether another
+// page follows, is full.
+func (s *Cassandra) List(ctx context.Context, q Query) (Page, error) {
+	q, err := NormalizeQuery(q)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	sp, err := s.span(q)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	if err := s.enter(); err != nil {
+		return Page{}, err
+	}
+	defer s.mu.RUnlock()
+	var page Page
+	if sp.empty {
+		return page, nil
+	}
+	recs, err := s.scan(ctx, q, sp)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+	}
+	if len(recs) > q.Limit {
+		recs = recs[:q.Limit]
+		last := recs[len(recs)-1]
+		page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID})
+	}
+	page.Records = recs
+	return page, nil
+}
+
+func (s *Cassandra) scan(ctx context.Context, q Query, sp casSpan) ([]Record, error) {
+	scope := []byte{'t'}
+	if q.Type != "" {
+		scope = append([]byte{'y'}, q.Type...)
+	}
+	need := q.Limit + 1
+	var recs []Record
+	buckets := s.session.Query(s.cql.listBuckets, q.Tenant, scope, sp.minBucket, sp.maxBucket).
+		WithContext(ctx).PageSize(64).Iter()
+	var bucket int64
+	for len(recs) < need && buckets.Scan(&bucket) {
+		var err error
+		if recs, err = s.scanBucket(ctx, q, sp, bucket, recs, need); err != nil {
+			buckets.Close()
+			return nil, fmt.Errorf("bucket %d: %w", bucket, err)
+		}
+	}
+	if err := buckets.Close(); err != nil {
+		return nil, fmt.Errorf("bucket index: %w", err)
+	}
+	return recs, nil
+}
+
+// scanBucket appends the records of one bucket's slice to recs, up to need,
+// reading in pages of at most 100 rows (events may be large).
+func (s *Cassandra) scanBucket(ctx context.Context, q Query, sp casSpan, bucket int64, recs []Record, need int) ([]Record, error) {
+	byType := q.Type != ""
+	args := []any{q.Tenant}
+	if byType {
+		args = append(args, []byte(q.Type))
+	}
+	args = append(args, bucket)
+	if sp.lowerOp != "" {
+		args = append(args, sp.lower)
+	}
+	if sp.upperOp != "" {
+		args = append(args, sp.upper)
+	}
+	args = append(args, need-len(recs))
+	iter := s.session.Query(s.cql.listRows(byType, sp.lowerOp, sp.upperOp), args...).
+		WithContext(ctx).PageSize(min(need-len(recs), 100)).Iter()
+	for len(recs) < need {
+		r := Record{Tenant: q.Tenant, Type: q.Type}
+		var pos []byte
+		var storedS int64
+		var storedNs int
+		dest := []any{&pos, &r.Source, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs}
+		if !byType {
+			dest = append([]any{&pos, &r.Type}, dest[1:]...)
+		}
+		if !iter.Scan(dest...) {
+			break
+		}
+		if err := r.setPosition(pos); err != nil {
+			iter.Close()
+			return nil, err
+		}
+		r.StoredAt = time.Unix(storedS, int64(storedNs)).UTC()
+		recs = append(recs, r)
+	}
+	return recs, iter.Close()
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocql/gocql"
+)
+
+// The Cassandra tables. Every list table is clustered by pos, the same bytes
+// as the Pebble backend's key suffix: the event time inverted (12 bytes,
+// newest first) followed by the raw id, so that ascending pos is exactly the
+// List order (time descending, id ascending in byte order) and a cursor or a
+// time bound is one clustering slice. Ids and the other strings are blobs
+// because a Record may hold any bytes and text columns accept only UTF-8.
+//
+//	events_by_id    ((tenant_id, id))            the record: Get, and the upsert's compare
+//	events_by_time  ((tenant_id, bucket), pos)   List without type
+//	events_by_type  ((tenant_id, type, bucket), pos)   List by type
+//	event_buckets   ((tenant_id, scope), bucket DESC)  which buckets hold rows
+//
+// bucket is the event time in whole BucketSize spans since the epoch, so a
+// partition holds one span of one tenant; event_buckets lets List skip
+// straight from one non-empty bucket to the next (scope 't' for all types,
+// 'y' followed by the type for one type), whatever the time range. Rows are
+// denormalised (the event is in all three event tables): a read is one
+// partition slice, at the cost of three copies.
+var cassandraMigrations = []struct {
+	version     int
+	description string
+	statements  []string // {{ks}} is the keyspace
+}{
+	{1, "events by id, by time and by type, and the bucket index", []string{
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_id (
+			tenant_id text, id blob,
+			pos blob, type blob, source blob, subject blob, schema_id blob, event blob,
+			digest blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, id)))`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_time (
+			tenant_id text, bucket bigint, pos blob,
+			type blob, source blob, subject blob, schema_id blob, event blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, bucket), pos)) WITH CLUSTERING ORDER BY (pos ASC)`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_type (
+			tenant_id text, type blob, bucket bigint, pos blob,
+			source blob, subject blob, schema_id blob, event blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, type, bucket), pos)) WITH CLUSTERING ORDER BY (pos ASC)`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.event_buckets (
+			tenant_id text, scope blob, bucket bigint,
+			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
+	}},
+}
+
+// cassandraCQL is every statement, with the keyspace filled in. gocql
+// prepares each on first use per connection and caches it.
+type cassandraCQL struct {
+	ks string
+
+	getByID, readState                     string
+	insertByID, insertByTime, insertByType string
+	deleteByTime, deleteByType             string
+	insertBucket, listBuckets              string
+}
+
+func newCassandraCQL(ks string) cassandraCQL {
+	q := func(s string) string { return strings.ReplaceAll(s, "{{ks}}", ks) }
+	return cassandraCQL{
+		ks:        ks,
+		getByID:   q(`SELECT pos, type, source, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_by_id WHERE tenant_id = ? AND id = ?`),
+		readState: q(`SELECT pos, type, digest, stored_s, stored_ns FROM {{ks}}.events_by_id WHERE tenant_id = ? AND id = ?`),
+		insertByID: q(`INSERT INTO {{ks}}.events_by_id (tenant_id, id, pos, type, source, subject, schema_id, event, digest, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByTime: q(`INSERT INTO {{ks}}.events_by_time (tenant_id, bucket, pos, type, source, subject, schema_id, event, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByType: q(`INSERT INTO {{ks}}.events_by_type (tenant_id, type, bucket, pos, source, subject, schema_id, event, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		deleteByTime: q(`DELETE FROM {{ks}}.events_by_time WHERE tenant_id = ? AND bucket = ? AND pos = ?`),
+		deleteByType: q(`DELETE FROM {{ks}}.events_by_type WHERE tenant_id = ? AND type = ? AND bucket = ? AND pos = ?`),
+		insertBucket: q(`INSERT INTO {{ks}}.event_buckets (tenant_id, scope, bucket) VALUES (?, ?, ?) USING TTL ?`),
+		listBuckets:  q(`SELECT bucket FROM {{ks}}.event_buckets WHERE tenant_id = ? AND scope = ? AND bucket >= ? AND bucket <= ?`),
+	}
+}
+
+// listRows is the slice of a list table in one bucket between the bounds;
+// lower and upper say which pos bounds are bound ("" none, ">", ">=", "<").
+func (c cassandraCQL) listRows(byType bool, lower, upper string) string {
+	var b strings.Builder
+	if byType {
+		b.WriteString("SELECT pos, source, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+			".events_by_type WHERE tenant_id = ? AND type = ? AND bucket = ?")
+	} else {
+		b.WriteString("SELECT pos, type, source, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+			".events_by_time WHERE tenant_id = ? AND bucket = ?")
+	}
+	if lower != "" {
+		b.WriteString(" AND pos " + lower + " ?")
+	}
+	if upper != "" {
+		b.WriteString(" AND pos " + upper + " ?")
+	}
+	b.WriteString(" LIMIT ?")
+	return b.String()
+}
+
+// migrate creates the keyspace and applies the migrations not yet recorded.
+// Every statement is IF NOT EXISTS, so two processes migrating at once, or a
+// crash between a migration and its record, are harmless. The bucket size
+// is recorded once (a lightweight transaction) and checked on every open.
+func (s *Cassandra) migrate(ctx context.Context) error {
+	ks := s.opts.Keyspace
+	ddl := []string{
+		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", ks, s.opts.Replication),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.schema_migrations (version int PRIMARY KEY, description text, applied_at timestamp)", ks),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.settings (name text PRIMARY KEY, value text)", ks),
+	}
+	for _, stmt := range ddl {
+		if err := s.session.Query(stmt).WithContext(ctx).Exec(); err != nil {
+			return fmt.Errorf("%.60s: %w", stmt, err)
+		}
+	}
+	applied := map[int]bool{}
+	iter := s.session.Query("SELECT version FROM " + ks + ".schema_migrations").WithContext(ctx).Iter()
+	var v int
+	for iter.Scan(&v) {
+		applied[v] = true
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	for _, m := range cassandraMigrations {
+		if applied[m.version] {
+			continue
+		}
+		for _, stmt := range m.statements {
+			stmt = strings.ReplaceAll(stmt, "{{ks}}", ks)
+			if err := s.session.Query(stmt).WithContext(ctx).Exec(); err != nil {
+				return fmt.Errorf("migration %d: %.60s: %w", m.version, stmt, err)
+			}
+		}
+		err := s.session.Query("INSERT INTO "+ks+".schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+			m.version, m.description, time.Now()).WithContext(ctx).Exec()
+		if err != nil {
+			return fmt.Errorf("record migration %d: %w", m.version, err)
+		}
+		s.opts.Logger.Info("cassandra migration applied", "keyspace", ks, "version", m.version, "description", m.description)
+	}
+	return s.checkBucketSize(ctx)
+}
+
+func (s *Cassandra) checkBucketSize(ctx context.Context) error {
+	want := strconv.FormatInt(s.bucket, 10)
+	var name, got string
+	applied, err := s.session.Query("INSERT INTO "+s.opts.Keyspace+".settings (name, value) VALUES ('bucket_seconds', ?) IF NOT EXISTS", want).
+		WithContext(ctx).SerialConsistency(gocql.LocalSerial).ScanCAS(&name, &got)
+	if err != nil {
+		return fmt.Errorf("record bucket size: %w", err)
+	}
+	if !applied && got != want {
+		return fmt.Errorf("bucket size %ss differs from the keyspace's %ss", want, got)
+	}
+	return nil
+}
