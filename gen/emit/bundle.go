@@ -44,6 +44,12 @@ func Bundle(b *ir.Bundle, outDir string) ([]File, error) {
 		return nil, err
 	}
 	files = append(files, reg)
+	// The typed gRPC API (proto/ and typedpb/), see grpc.go.
+	typed, err := typedFiles(b, outDir)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, typed...)
 	for i := range files {
 		files[i].Path = path.Join(outDir, files[i].Path)
 	}
