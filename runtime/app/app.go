@@ -33,10 +33,13 @@ type App struct {
 	metrics *prometheus.Registry
 
 	nats    *bus.Server // nil with an external NATS
-	nc      *nats.Conn
+	nc      *nats.Conn  // control connection (streams, readiness)
+	natsURL string
+	conns   []*nats.Conn // every connection, closed on shutdown
 	js      jetstream.JetStream
 	store   *store.Pebble
 	tenants *tenant.Registry
+	tn      tenancy // tenants file, admin manager, limiter (tenants.go)
 	runner  *runner.Runner
 	engine  *engine.Engine
 	pub     *bus.Publisher
@@ -67,9 +70,10 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 		name string
 		run  func(context.Context) error
 	}{
+		{"tenants", a.startTenants}, // before NATS: the embedded server authenticates against it
 		{"nats", a.startNATS},
+		{"tenant-streams", a.startTenantStreams},
 		{"store", a.openStore},
-		{"tenants", a.startTenants},
 		{"pipeline", a.startPipeline},
 		{"http", a.startHTTP},
 	}
@@ -94,21 +98,32 @@ func (a *App) startNATS(ctx context.Context) error {
 		a.nats, err = bus.StartEmbedded(bus.Options{
 			DataDir: filepath.Join(a.cfg.DataDir, "nats"), Host: host, Port: port,
 			SyncAlways: a.cfg.NATSSyncAlways, Logger: a.log.With("component", "nats-server"),
+			Auth: a.natsAuth(),
 		})
 		if err != nil {
 			return err
 		}
 		url = a.nats.ClientURL()
 	}
-	nc, err := bus.Connect(url, nats.Name("eventrunner"))
-	if err != nil {
-		return err
-	}
-	a.nc = nc
-	if a.js, err = bus.NewJetStream(nc); err != nil {
+	a.natsURL = url
+	var err error
+	if a.nc, a.js, err = a.connect("eventrunner"); err != nil {
 		return err
 	}
 	return bus.EnsureStreams(ctx, a.js, bus.StreamsConfig{})
+}
+
+// connect opens one more connection to NATS. Ingest, runner and engine each
+// get their own: the server reads each client connection on one goroutine,
+// so a shared connection serialises all of the engine's traffic on one core.
+func (a *App) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := bus.Connect(a.natsURL, append(a.natsClientOptions(), nats.Name(name))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.conns = append(a.conns, nc)
+	js, err := bus.NewJetStream(nc)
+	return nc, js, err
 }
 
 func (a *App) openStore(context.Context) (err error) {
@@ -116,30 +131,33 @@ func (a *App) openStore(context.Context) (err error) {
 	return err
 }
 
-func (a *App) startTenants(context.Context) error {
-	a.tenants = tenant.NewRegistry()
-	if a.cfg.DemoAPIKey == "" {
-		a.cfg.DemoAPIKey = tenant.NewKey()
-	}
-	return a.tenants.Add(tenant.Tenant{ID: a.cfg.DemoTenant, KeyHashes: []string{tenant.HashKey(a.cfg.DemoAPIKey)}})
-}
-
 // startPipeline starts the runner (ER_RAW → ER_PROC) and the engine
 // (ER_PROC → store, ER_TENANT). They stop when Shutdown cancels workCtx.
 func (a *App) startPipeline(ctx context.Context) error {
-	pub := bus.NewPublisher(a.js, bus.PublisherOptions{})
-	a.pub = pub
+	_, ingestJS, err := a.connect("eventrunner-ingest")
+	if err != nil {
+		return err
+	}
+	a.pub = bus.NewPublisher(ingestJS, bus.PublisherOptions{})
+	_, runnerJS, err := a.connect("eventrunner-runner")
+	if err != nil {
+		return err
+	}
+	_, engineJS, err := a.connect("eventrunner-engine")
+	if err != nil {
+		return err
+	}
 	rs, err := a.initialRules()
 	if err != nil {
 		return err
 	}
-	a.runner, err = runner.New(ctx, a.js, runner.Options{Registry: a.reg, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait, Publisher: pub,
-		Metrics: a.metrics, Logger: a.log.With("component", "runner")})
+	a.runner, err = runner.New(ctx, runnerJS, runner.Options{Registry: a.reg, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
+		Publisher: bus.NewPublisher(runnerJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "runner")})
 	if err != nil {
 		return err
 	}
-	a.engine, err = engine.New(ctx, a.js, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
-		Publisher: pub, Metrics: a.metrics, Logger: a.log.With("component", "engine")})
+	a.engine, err = engine.New(ctx, engineJS, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
+		Publisher: bus.NewPublisher(engineJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "engine")})
 	if err != nil {
 		return err
 	}
@@ -150,6 +168,7 @@ func (a *App) startPipeline(ctx context.Context) error {
 	if a.cfg.RulesDir != "" {
 		a.goWork("rules-reload", a.watchRules, workCtx)
 	}
+	a.goWork("tenants-reload", a.watchTenants, workCtx)
 	return nil
 }
 
@@ -223,8 +242,8 @@ func (a *App) close() error {
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
-	if a.nc != nil {
-		a.nc.Close()
+	for _, nc := range a.conns {
+		nc.Close()
 	}
 	if a.nats != nil {
 		a.nats.Shutdown()
