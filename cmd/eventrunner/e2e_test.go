@@ -20,6 +20,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // The end-to-end tests run the real binary: `serve` with an embedded NATS
@@ -223,10 +225,11 @@ func TestServeEndToEnd(t *testing.T) {
 }
 
 // readTenantStream counts the events of er.t.<tenant>.> by id, reading
-// until n distinct ids arrived.
+// until n distinct ids arrived, as the tenant does: its own stream, with its
+// credentials (the demo tenant's API key is its NATS password).
 func readTenantStream(t *testing.T, url, tenant string, n int) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, tenantnats.ClientOptions(tenant, testKey)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +237,7 @@ func readTenantStream(t *testing.T, url, tenant string, n int) map[string]int {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, "ER_TENANT", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.t." + tenant + ".>"}})
+	cons, err := js.OrderedConsumer(ctx, tenantnats.StreamName(tenant), jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.t." + tenant + ".>"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,8 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.BoolVar(&cfg.NATSSyncAlways, "nats-sync-always", false, "fsync every JetStream write (survives machine crashes, much slower)")
 	f.StringVar(&cfg.DemoTenant, "demo-tenant", "demo", "id of the demo tenant")
 	f.StringVar(&cfg.DemoAPIKey, "demo-api-key", "", "API key of the demo tenant (generated and printed when empty)")
+	f.StringVar(&cfg.TenantsFile, "tenants-file", "", "tenants registry (YAML, see `eventrunner tenant`); default <data-dir>/tenants.yaml, re-read on change")
+	f.StringVar(&cfg.AdminKey, "admin-key", "", "key guarding the admin API (/admin/v1/…); empty disables it")
 	f.StringVar(&cfg.RulesDir, "rules-dir", "", "run the GRL in this directory through grule, reloading on change, instead of the compiled rules")
 	f.IntVar(&cfg.Workers, "workers", 0, "runner and engine workers (0 = one per core)")
 	f.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an event may stay unacknowledged before it is redelivered (e.g. after a crash)")
@@ -90,7 +92,7 @@ func printBanner(w io.Writer, a *app.App, cfg app.Config) {
 	fmt.Fprintf(w, `eventrunner %s, bundle %s: ready
   HTTP    %s  (POST/GET /v1/events, /metrics, /healthz, /readyz)
   NATS    %s
-  tenant  %s, API key %s
+  tenant  %s, API key %s (also its NATS password; user = tenant id)
 
 Send an event, then read it back processed:
   curl -i %s/v1/events -H 'Authorization: Bearer %s' \

@@ -15,20 +15,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 func newTailCmd() *cobra.Command {
-	var url, tenant, typ, since string
+	var url, tenant, typ, since, user, password string
 	var limit int
+	var outputs bool
 	cmd := &cobra.Command{
 		Use:   "tail --tenant ID",
 		Short: "Follow a tenant's processed events",
-		Long: `tail prints a tenant's processed events (the tenant stream er.t.<tenant>.>), one
-structured CloudEvent per line, as the engine publishes them. By default it
-starts with new events; --since all replays the stream first, --since 10m
-starts ten minutes back.`,
-		Example: `  eventrunner tail --tenant demo
-  eventrunner tail --tenant demo --type com.acme.order.created --since all -n 10`,
+		Long: `tail prints a tenant's processed events (er.t.<tenant>.>, read from the tenant's
+own stream ER_T_<tenant>), one structured CloudEvent per line, as the engine
+publishes them. By default it starts with new events; --since all replays the
+stream first, --since 10m starts ten minutes back. --outputs prints the
+tenant's WASM consumers' outputs (er.out.<tenant>.>) instead.
+
+On the embedded server a tenant authenticates with its id as the user and
+one of its API keys as the password (--password or EVENTRUNNER_PASSWORD); it
+can read nothing but its own stream.`,
+		Example: `  eventrunner tail --tenant demo --password "$KEY"
+  EVENTRUNNER_PASSWORD="$KEY" eventrunner tail --tenant demo --type com.acme.order.created --since all -n 10`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), ""); err != nil {
@@ -39,6 +46,9 @@ starts ten minutes back.`,
 			subject, err := tailSubject(tenant, typ)
 			if err != nil {
 				return err
+			}
+			if outputs {
+				subject = tenantnats.OutFilter(tenant)
 			}
 			cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverNewPolicy}
 			switch since {
@@ -53,7 +63,14 @@ starts ten minutes back.`,
 				start := time.Now().Add(-d)
 				cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 			}
-			return runTail(ctx, url, cfg, limit, cmd.OutOrStdout())
+			var opts []nats.Option
+			if password != "" {
+				if user == "" {
+					user = tenant
+				}
+				opts = []nats.Option{nats.UserInfo(user, password), nats.CustomInboxPrefix(tenantnats.InboxPrefix(tenant))}
+			}
+			return runTail(ctx, url, tenantnats.StreamName(tenant), cfg, limit, cmd.OutOrStdout(), opts...)
 		},
 	}
 	f := cmd.Flags()
@@ -62,6 +79,9 @@ starts ten minutes back.`,
 	f.StringVar(&typ, "type", "", "only events of this type")
 	f.StringVar(&since, "since", "new", "where to start: new, all, or a duration back from now")
 	f.IntVarP(&limit, "count", "n", 0, "exit after this many events (0 = follow forever)")
+	f.StringVar(&user, "user", "", "NATS user (default: the tenant id when --password is set)")
+	f.StringVar(&password, "password", "", "NATS password: one of the tenant's API keys")
+	f.BoolVar(&outputs, "outputs", false, "print the tenant's WASM consumers' outputs (er.out.<tenant>.>)")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
 }
@@ -73,8 +93,8 @@ func tailSubject(tenant, typ string) (string, error) {
 	return bus.TenantFilter(tenant)
 }
 
-func runTail(ctx context.Context, url string, cfg jetstream.OrderedConsumerConfig, limit int, out interface{ Write([]byte) (int, error) }) error {
-	nc, err := bus.Connect(url, nats.Name("eventrunner-tail"))
+func runTail(ctx context.Context, url, stream string, cfg jetstream.OrderedConsumerConfig, limit int, out interface{ Write([]byte) (int, error) }, opts ...nats.Option) error {
+	nc, err := bus.Connect(url, append(opts, nats.Name("eventrunner-tail"))...)
 	if err != nil {
 		return err
 	}
@@ -83,7 +103,7 @@ func runTail(ctx context.Context, url string, cfg jetstream.OrderedConsumerConfi
 	if err != nil {
 		return err
 	}
-	cons, err := js.OrderedConsumer(ctx, bus.StreamTenant, cfg)
+	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
 		return fmt.Errorf("tail %s: %w", strings.Join(cfg.FilterSubjects, ","), err)
 	}

@@ -27,6 +27,12 @@ type Config struct {
 	DemoTenant string
 	DemoAPIKey string
 
+	// TenantsFile is the tenants registry (YAML); default
+	// <DataDir>/tenants.yaml. It is re-read when it changes.
+	TenantsFile string
+	// AdminKey guards the admin API (/admin/v1/…); empty disables it.
+	AdminKey string
+
 	// RulesDir, when set, runs the GRL under it through grule instead of
 	// the compiled knowledge bases, reloading on change.
 	RulesDir string
@@ -74,6 +80,9 @@ func (c Config) Check() error {
 	}
 	if c.DemoAPIKey != "" && len(c.DemoAPIKey) < 16 {
 		errs = append(errs, errors.New("demo-api-key: must be at least 16 characters"))
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < 16 {
+		errs = append(errs, errors.New("admin-key: must be at least 16 characters"))
 	}
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("workers: must not be negative"))

@@ -11,6 +11,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/query"
 	"github.com/eventrunner/eventrunner/runtime/runner"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
 // routes is the HTTP API: ingest and query under /v1, and the operational
@@ -22,9 +23,11 @@ func (a *App) routes() http.Handler {
 		Accept:  &ingest.ProcAcceptor{Acceptor: runner.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub}},
 		Limits:  ingest.Limits{MaxEventBytes: a.cfg.MaxEventBytes},
 		Metrics: ingest.NewMetrics(a.metrics),
+		Limiter: a.tn.limiter,
 	})
 	mux.Handle("POST /v1/events", in)
 	(&query.Handler{Store: a.store, Auth: a.tenants}).Register(mux)
+	tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

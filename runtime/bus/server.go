@@ -39,6 +39,9 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
+	// Auth, when set, authenticates every client connection and assigns
+	// its permissions (see runtime/tenant/tenantnats); nil lets anyone in.
+	Auth server.Authentication
 }
 
 // Server is an in-process nats-server with JetStream enabled.
@@ -67,6 +70,8 @@ func StartEmbedded(opts Options) (*Server, error) {
 		MaxPayload:        opts.MaxPayload,
 		NoSigs:            true,
 		NoLog:             opts.Logger == nil,
+
+		CustomClientAuthentication: opts.Auth,
 	}
 	if sopts.Port == 0 {
 		sopts.Port = server.RANDOM_PORT // 0 would mean nats' default 4222

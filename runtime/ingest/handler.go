@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +33,17 @@ type Config struct {
 	Limits  Limits
 	Raw     RawDefaults
 	Metrics *Metrics // optional
+	// Limiter, when set, rate-limits each tenant: a request it refuses gets
+	// 429 with Retry-After.
+	Limiter Limiter
 	// Timeout bounds how long a request may wait for durable storage.
 	Timeout time.Duration
+}
+
+// Limiter charges n events to a tenant; when it refuses, retryAfter says
+// when to come back (tenant.Limiter is one).
+type Limiter interface {
+	Allow(t tenant.Tenant, n int) (retryAfter time.Duration, ok bool)
 }
 
 // Handler serves POST /v1/events.
@@ -81,6 +92,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Metrics.rejected(t.ID, p.Status, len(in))
 		WriteProblem(w, p)
 		return
+	}
+	if h.cfg.Limiter != nil {
+		if wait, ok := h.cfg.Limiter.Allow(t, len(in)); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			h.cfg.Metrics.rejected(t.ID, http.StatusTooManyRequests, len(in))
+			WriteProblem(w, NewProblem(http.StatusTooManyRequests, "", "tenant "+t.ID+" is over its ingest rate; retry after "+wait.Round(time.Millisecond).String()))
+			return
+		}
 	}
 	results := h.accept(r.Context(), t.ID, in)
 	h.cfg.Metrics.observe(t.ID, results, time.Since(start))

@@ -1,4 +1,9 @@
-// Package tenant holds the tenants of an engine: their ids and hashed API
-// keys. Keys are never stored in clear; lookups compare SHA-256 digests in
-// constant time. It imports only the standard library.
+// Package tenant holds the tenants of an engine: their ids, hashed API keys
+// and limits, the YAML file they are kept in, the per-tenant ingest rate
+// limiter, and the admin HTTP API that manages them. Keys are never stored
+// in clear; lookups compare SHA-256 digests in constant time.
+//
+// It imports the standard library and the YAML package only; the NATS side
+// of tenancy (credentials, permissions, tenant streams) is in
+// runtime/tenant/tenantnats.
 package tenant

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"sync"
+	"time"
 )
 
 // idPattern is the shape of tenant ids: they become NATS subject tokens and
@@ -24,11 +26,59 @@ func ValidID(id string) error {
 	return nil
 }
 
-// Tenant is one tenant and the digests of its API keys.
+// Tenant is one tenant, the digests of its API keys and its limits. A zero
+// limit means "the engine's default".
 type Tenant struct {
-	ID         string   `yaml:"id" json:"id"`
-	KeyHashes  []string `yaml:"key_hashes" json:"key_hashes"` // hex SHA-256 of each key
-	MaxEventKB int      `yaml:"max_event_kb,omitempty" json:"max_event_kb,omitempty"`
+	ID        string   `yaml:"id" json:"id"`
+	KeyHashes []string `yaml:"key_hashes" json:"key_hashes,omitempty"` // hex SHA-256 of each key
+	// MaxEventKB bounds one event over HTTP.
+	MaxEventKB int `yaml:"max_event_kb,omitempty" json:"max_event_kb,omitempty"`
+	// RatePerSec is the sustained ingest rate in events per second; beyond
+	// it ingest answers 429 with Retry-After. 0 = unlimited.
+	RatePerSec float64 `yaml:"rate_per_sec,omitempty" json:"rate_per_sec,omitempty"`
+	// Burst is how many events may arrive at once above the rate; default
+	// one second's worth.
+	Burst int `yaml:"burst,omitempty" json:"burst,omitempty"`
+	// Retention is how long the tenant's stream keeps events (default 7 days).
+	Retention Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// MaxBytes caps the tenant's stream, oldest events discarded first.
+	MaxBytes int64 `yaml:"max_bytes,omitempty" json:"max_bytes,omitempty"`
+	// SigningKeys are the nkeys public keys (account keys, "A…") whose
+	// signatures the tenant's WASM modules may carry.
+	SigningKeys []string `yaml:"signing_keys,omitempty" json:"signing_keys,omitempty"`
+}
+
+// Check reports every problem of t.
+func (t Tenant) Check() error {
+	var errs []error
+	if err := ValidID(t.ID); err != nil {
+		errs = append(errs, err)
+	}
+	for _, h := range t.KeyHashes {
+		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("tenant %s: key hash %q is not a hex SHA-256", t.ID, h))
+		}
+	}
+	if t.MaxEventKB < 0 || t.RatePerSec < 0 || t.Burst < 0 || t.Retention < 0 || t.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("tenant %s: limits must not be negative", t.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration written as "168h" in YAML and JSON.
+type Duration time.Duration
+
+// MarshalText writes d as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a time.ParseDuration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // ErrUnknownKey is returned for an API key no tenant holds.
@@ -45,13 +95,53 @@ func NewRegistry() *Registry { return &Registry{tenants: map[string]*Tenant{}} }
 
 // Add adds or replaces a tenant.
 func (r *Registry) Add(t Tenant) error {
-	if err := ValidID(t.ID); err != nil {
+	if err := t.Check(); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tenants[t.ID] = &t
 	return nil
+}
+
+// Replace makes ts the registry's whole content, as after a reload.
+func (r *Registry) Replace(ts []Tenant) error {
+	m := make(map[string]*Tenant, len(ts))
+	var errs []error
+	for i := range ts {
+		if err := ts[i].Check(); err != nil {
+			errs = append(errs, err)
+		}
+		m[ts[i].ID] = &ts[i]
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	r.mu.Lock()
+	r.tenants = m
+	r.mu.Unlock()
+	return nil
+}
+
+// Remove deletes a tenant and reports whether it existed.
+func (r *Registry) Remove(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.tenants[id]
+	delete(r.tenants, id)
+	return ok
+}
+
+// List returns every tenant, by id.
+func (r *Registry) List() []Tenant {
+	r.mu.RLock()
+	out := make([]Tenant, 0, len(r.tenants))
+	for _, t := range r.tenants {
+		out = append(out, *t)
+	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // Get returns a tenant by id.

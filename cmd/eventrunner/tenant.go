@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventrunner/eventrunner/runtime/app"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+)
+
+// tenantOps is what the tenant commands do, on the tenants file directly or
+// through a running engine's admin API.
+type tenantOps interface {
+	Create(t tenant.Tenant) (tenant.Secrets, error)
+	List() ([]tenant.Tenant, error)
+	RotateKey(id string, keepOld bool) (tenant.Secrets, error)
+	Delete(id string) error
+}
+
+// tenantTarget holds the flags that choose where tenants live.
+type tenantTarget struct {
+	dataDir, file, server, adminKey string
+}
+
+func (t *tenantTarget) flags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&t.dataDir, "data-dir", "data", "the engine's data directory (the tenants file is <data-dir>/tenants.yaml)")
+	f.StringVar(&t.file, "tenants-file", "", "tenants file to edit (default <data-dir>/tenants.yaml); a running serve re-reads it")
+	f.StringVar(&t.server, "server", "", "URL of a running engine: go through its admin API instead of the file")
+	f.StringVar(&t.adminKey, "admin-key", "", "the engine's admin key (with --server)")
+}
+
+func (t *tenantTarget) ops(cmd *cobra.Command) (tenantOps, error) {
+	if err := applyConfig(cmd.Flags(), ""); err != nil {
+		return nil, err
+	}
+	if t.server != "" {
+		return &adminClient{base: strings.TrimRight(t.server, "/"), key: t.adminKey, hc: &http.Client{Timeout: 30 * time.Second}}, nil
+	}
+	path := t.file
+	if path == "" {
+		path = filepath.Join(t.dataDir, "tenants.yaml")
+	}
+	ts, err := tenant.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	reg := tenant.NewRegistry()
+	if err := reg.Replace(ts); err != nil {
+		return nil, err
+	}
+	return fileOps{&tenant.Manager{Path: path, Registry: reg, NewSigningKey: app.NewSigningKey}}, nil
+}
+
+type fileOps struct{ *tenant.Manager }
+
+func (f fileOps) List() ([]tenant.Tenant, error) { return f.Registry.List(), nil }
+
+func newTenantCmd() *cobra.Command {
+	var target tenantTarget
+	cmd := &cobra.Command{
+		Use:   "tenant",
+		Short: "Create, list, rotate the key of, or delete tenants",
+		Long: `tenant manages the tenants registry: by default the YAML file a running
+serve re-reads (<data-dir>/tenants.yaml), or, with --server and --admin-key,
+a running engine's admin API.
+
+A tenant's API key authenticates HTTP requests and is its NATS password
+(user = tenant id). Its signing seed signs its WASM modules. Both are printed
+once, at creation; only the key's SHA-256 and the seed's public key are kept.`,
+	}
+	target.flags(cmd)
+	cmd.AddCommand(newTenantCreateCmd(&target), newTenantListCmd(&target), newTenantRotateCmd(&target), newTenantDeleteCmd(&target))
+	return cmd
+}
+
+func newTenantCreateCmd(target *tenantTarget) *cobra.Command {
+	var t tenant.Tenant
+	var retention time.Duration
+	var signingKey string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create ID",
+		Short: "Create a tenant and print its API key and signing seed (once)",
+		Example: `  eventrunner tenant create acme --rate 1000 --burst 5000 --retention 72h --max-bytes 10737418240
+  eventrunner tenant create acme --server http://127.0.0.1:8080 --admin-key "$ADMIN_KEY"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			t.ID, t.Retention = args[0], tenant.Duration(retention)
+			if signingKey != "" {
+				t.SigningKeys = []string{signingKey}
+			}
+			s, err := ops.Create(t)
+			if err != nil {
+				return err
+			}
+			return printSecrets(cmd.OutOrStdout(), s, asJSON, "created")
+		},
+	}
+	f := cmd.Flags()
+	f.Float64Var(&t.RatePerSec, "rate", 0, "ingest rate limit in events/s (0 = unlimited)")
+	f.IntVar(&t.Burst, "burst", 0, "events allowed at once above the rate (default: one second's worth)")
+	f.IntVar(&t.MaxEventKB, "max-event-kb", 0, "largest event in KiB (0 = the engine's limit)")
+	f.DurationVar(&retention, "retention", 0, "how long the tenant's stream keeps events (default 7 days)")
+	f.Int64Var(&t.MaxBytes, "max-bytes", 0, "size cap of the tenant's stream in bytes (0 = none)")
+	f.StringVar(&signingKey, "signing-key", "", "register this nkeys public key for WASM signatures instead of generating a seed")
+	f.BoolVar(&asJSON, "json", false, "print the secrets as JSON")
+	return cmd
+}
+
+func newTenantListCmd(target *tenantTarget) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the tenants and their limits",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			ts, err := ops.List()
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "TENANT\tKEYS\tSIGNING KEYS\tLIMITS")
+			for _, t := range ts {
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", t.ID, len(t.KeyHashes), len(t.SigningKeys), tenant.FormatLimits(t))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newTenantRotateCmd(target *tenantTarget) *cobra.Command {
+	var keepOld, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rotate-key ID",
+		Short: "Issue a new API key (the old ones stop working unless --keep-old)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := ops.RotateKey(args[0], keepOld)
+			if err != nil {
+				return err
+			}
+			return printSecrets(cmd.OutOrStdout(), s, asJSON, "has a new key")
+		},
+	}
+	cmd.Flags().BoolVar(&keepOld, "keep-old", false, "keep the previous keys valid, for a rollover")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the secrets as JSON")
+	return cmd
+}
+
+func newTenantDeleteCmd(target *tenantTarget) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a tenant: its keys stop working, its stream and WASM consumers are removed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			if err := ops.Delete(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tenant %s deleted\n", args[0])
+			return nil
+		},
+	}
+}
+
+func printSecrets(w io.Writer, s tenant.Secrets, asJSON bool, what string) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(s)
+	}
+	fmt.Fprintf(w, "tenant %s %s; these secrets are shown only now:\n", s.Tenant, what)
+	fmt.Fprintf(w, "  API key       %s\n", s.APIKey)
+	fmt.Fprintf(w, "                HTTP: Authorization: Bearer <key>; NATS: user %s, password <key>\n", s.Tenant)
+	if s.SigningSeed != "" {
+		fmt.Fprintf(w, "  signing seed  %s\n", s.SigningSeed)
+		fmt.Fprintf(w, "                save it to a file (e.g. %s.nk): `eventrunner wasm sign` needs it\n", s.Tenant)
+	}
+	return nil
+}
+
+// adminClient is tenantOps over the admin API.
+type adminClient struct {
+	base, key string
+	hc        *http.Client
+}
+
+func (c *adminClient) do(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		var p struct{ Detail string }
+		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
+			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, p.Detail)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (c *adminClient) Create(t tenant.Tenant) (s tenant.Secrets, err error) {
+	return s, c.do(http.MethodPost, "/admin/v1/tenants", t, &s)
+}
+
+func (c *adminClient) List() ([]tenant.Tenant, error) {
+	var r struct{ Tenants []tenant.Tenant }
+	return r.Tenants, c.do(http.MethodGet, "/admin/v1/tenants", nil, &r)
+}
+
+func (c *adminClient) RotateKey(id string, keepOld bool) (s tenant.Secrets, err error) {
+	return s, c.do(http.MethodPost, fmt.Sprintf("/admin/v1/tenants/%s/rotate-key?keep_old=%t", id, keepOld), nil, &s)
+}
+
+func (c *adminClient) Delete(id string) error {
+	return c.do(http.MethodDelete, "/admin/v1/tenants/"+id, nil, nil)
+}
