@@ -6,7 +6,7 @@ BIN      := bin/eventrunner
 # The differential test runs this many random facts per knowledge base.
 ORACLE_N ?= 10000
 
-.PHONY: all generate build test test-race bench run lint check-generated ci clean
+.PHONY: all generate build test test-race bench run demo lint check-generated ci clean
 
 all: build
 
@@ -23,13 +23,17 @@ test:
 	ORACLE_N=$(ORACLE_N) $(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runtime/...
 
-## bench: benchmarks of the compiled rules and codecs against grule and encoding/json, as a table of ratios
-bench:
+## bench: compiled rules and codecs vs grule and encoding/json (a table of ratios), then the pipeline vs raw JetStream
+bench: build
 	$(GO) run ./gen/bench/cmd/benchtable
+	./$(BIN) bench
 
-## run: the main job on the embedded default
+## run: the main job on the embedded default: serve with embedded NATS, Pebble and a demo tenant
 run: build
-	./$(BIN) rules list
+	./$(BIN) serve
+
+## demo: every knowledge base over its sample events, compiled and through grule
+demo: build
 	@for kb in $$(./$(BIN) rules list | awk '/^[a-z]/{print $$1}'); do \
 		echo "== $$kb: rules/$$kb/samples.jsonl"; \
 		./$(BIN) rules eval --kb $$kb rules/$$kb/samples.jsonl; \
