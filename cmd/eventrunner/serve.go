@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventrunner/eventrunner/generated"
+	"github.com/eventrunner/eventrunner/generated/typedpb"
 	"github.com/eventrunner/eventrunner/runtime/app"
 )
 
@@ -43,6 +44,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			cfg.TypedGRPC = typedpb.RegisterServices
 			a, err := app.Start(ctx, cfg, generated.Registry(), log)
 			if err != nil {
 				return err
@@ -63,7 +65,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.StringVar(&configFile, "config", "", "YAML file of settings (keys are flag names)")
 	f.StringVar(&cfg.DataDir, "data-dir", "data", "directory for the JetStream and Pebble files")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "HTTP API listen address")
-	f.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC listen address")
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC ingest listen address (port 0 picks one; empty disables gRPC)")
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "external NATS server (JetStream enabled); empty starts an embedded one")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server (port 0 picks one)")
 	f.BoolVar(&cfg.NATSSyncAlways, "nats-sync-always", false, "fsync every JetStream write (survives machine crashes, much slower)")
@@ -89,8 +91,13 @@ func printBanner(w io.Writer, a *app.App, cfg app.Config) {
 	if cfg.NATSURL == "" {
 		nats += " (embedded JetStream, files in " + cfg.Defaults().DataDir + ")"
 	}
+	grpcAddr := "off"
+	if a.GRPCAddr() != "" {
+		grpcAddr = a.GRPCAddr() + "  (CloudEventIngest + typed services, health, reflection; see docs/grpc.md)"
+	}
 	fmt.Fprintf(w, `eventrunner %s, bundle %s: ready
   HTTP    %s  (POST/GET /v1/events, /metrics, /healthz, /readyz)
+  gRPC    %s
   NATS    %s
   tenant  %s, API key %s (also its NATS password; user = tenant id)
 
@@ -99,5 +106,5 @@ Send an event, then read it back processed:
     -H 'Content-Type: application/cloudevents+json' \
     -d '{"specversion":"1.0","id":"demo-1","source":"/curl","type":"com.acme.iot.reading","data":{"deviceId":"dev-demo1","sensor":"temperature","value":212,"unit":"F","battery":9,"recordedAt":"2026-11-28T09:00:00Z"}}'
   curl -s %s/v1/events/demo-1 -H 'Authorization: Bearer %s'
-`, version, generated.BundleHash, url, nats, a.DemoTenant(), key, url, key, url, key)
+`, version, generated.BundleHash, url, grpcAddr, nats, a.DemoTenant(), key, url, key, url, key)
 }

@@ -45,6 +45,7 @@ type App struct {
 	pub     *bus.Publisher
 	http    *http.Server
 	httpLn  net.Listener
+	grpc    *grpcServing // gRPC ingest (grpc.go); nil when disabled
 
 	stopWork context.CancelFunc
 	work     sync.WaitGroup
@@ -76,6 +77,7 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 		{"store", a.openStore},
 		{"pipeline", a.startPipeline},
 		{"http", a.startHTTP},
+		{"grpc", a.startGRPC},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {
@@ -222,6 +224,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
 	}
+	a.stopGRPC(ctx)
 	if a.stopWork != nil {
 		a.stopWork()
 		done := make(chan struct{})

@@ -13,7 +13,11 @@ import (
 type Config struct {
 	DataDir  string // NATS file store and Pebble store live below it
 	HTTPAddr string
+	// GRPCAddr is where gRPC ingest listens; empty disables it.
 	GRPCAddr string
+	// TypedGRPC registers the typed gRPC services generated from the
+	// schemas (typedpb.RegisterServices); nil serves the generic one only.
+	TypedGRPC TypedServices
 	// NATSURL connects to an external NATS (JetStream enabled) instead of
 	// starting the embedded server.
 	NATSURL string

@@ -1,0 +1,61 @@
+package grpc
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+)
+
+// item is one received event, or why it could not even be read.
+type item struct {
+	ev  *cloudevents.Event
+	err error
+}
+
+// acceptBatch runs the readable events of items through the Acceptor in one
+// call (one round of PubAcks) and returns each item's status, in order
+// (nil: stored). A tenant's rate limit refuses the whole batch.
+func (s *Server) acceptBatch(ctx context.Context, t tenant.Tenant, items []item) []*status.Status {
+	out := make([]*status.Status, len(items))
+	evs := make([]*cloudevents.Event, 0, len(items))
+	idx := make([]int, 0, len(items))
+	limit := s.cfg.MaxEventBytes
+	if t.MaxEventKB > 0 {
+		limit = t.MaxEventKB << 10
+	}
+	for i, it := range items {
+		if it.err != nil {
+			out[i] = statusOf(it.err)
+			continue
+		}
+		if len(it.ev.Data) > limit {
+			out[i] = status.New(codes.ResourceExhausted, "data: larger than the limit of "+strconv.Itoa(limit)+" bytes")
+			continue
+		}
+		evs = append(evs, it.ev)
+		idx = append(idx, i)
+	}
+	if len(evs) == 0 {
+		return out
+	}
+	if s.cfg.Limiter != nil {
+		if wait, ok := s.cfg.Limiter.Allow(t, len(evs)); !ok {
+			st := exhausted(wait)
+			for _, i := range idx {
+				out[i] = st
+			}
+			return out
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	for j, err := range s.cfg.Accept.Accept(ctx, t.ID, evs) {
+		out[idx[j]] = statusOf(err)
+	}
+	return out
+}

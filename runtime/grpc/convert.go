@@ -1,0 +1,134 @@
+package grpc
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
+	"github.com/eventrunner/eventrunner/runtime/rules"
+	"github.com/eventrunner/eventrunner/runtime/runner"
+)
+
+// eventOf reads a CloudEvent of the protobuf format. Optional attributes
+// (subject, time, datacontenttype, dataschema, tenantid) and extensions
+// come from the attributes map; data must be JSON, in text_data or
+// binary_data. Spec checks are left to the Normalizer, as over HTTP.
+func eventOf(m *cepb.CloudEvent) (*cloudevents.Event, error) {
+	ev := &cloudevents.Event{SpecVersion: m.GetSpecVersion(), ID: m.GetId(), Source: m.GetSource(), Type: m.GetType()}
+	for name, v := range m.GetAttributes() {
+		if err := setAttr(ev, name, v); err != nil {
+			return ev, err
+		}
+	}
+	switch d := m.GetData().(type) {
+	case *cepb.CloudEvent_TextData:
+		ev.Data = []byte(d.TextData)
+	case *cepb.CloudEvent_BinaryData:
+		ev.Data = d.BinaryData
+	case *cepb.CloudEvent_ProtoData:
+		return ev, &runner.Error{Kind: runner.KindAttribute, Field: "proto_data",
+			Reason: "protobuf data is not supported: send the JSON data in text_data or binary_data"}
+	}
+	if len(ev.Data) == 0 {
+		ev.Data = nil
+	}
+	return ev, nil
+}
+
+func setAttr(ev *cloudevents.Event, name string, v *cepb.CloudEvent_CloudEventAttributeValue) error {
+	switch name {
+	case "subject", "time", "datacontenttype", "dataschema", "tenantid":
+		s, ok := attrString(v)
+		if !ok {
+			return &runner.Error{Kind: runner.KindAttribute, Field: name, Reason: "must be a string, URI or timestamp attribute value"}
+		}
+		switch name {
+		case "subject":
+			ev.Subject = s
+		case "time":
+			ev.Time = s
+		case "datacontenttype":
+			ev.DataContentType = s
+		case "dataschema":
+			ev.DataSchema = s
+		case "tenantid":
+			ev.TenantID = s
+		}
+		return nil
+	case "id", "source", "specversion", "type":
+		return &runner.Error{Kind: runner.KindAttribute, Field: name, Reason: "is a field of CloudEvent, not an entry of attributes"}
+	}
+	if ev.Extensions == nil {
+		ev.Extensions = map[string]json.RawMessage{}
+	}
+	ev.Extensions[name] = attrJSON(v)
+	return nil
+}
+
+// attrString is the canonical string of a string-like attribute value.
+func attrString(v *cepb.CloudEvent_CloudEventAttributeValue) (string, bool) {
+	switch a := v.GetAttr().(type) {
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeString:
+		return a.CeString, true
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeUri:
+		return a.CeUri, true
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeUriRef:
+		return a.CeUriRef, true
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeTimestamp:
+		return a.CeTimestamp.AsTime().Format(time.RFC3339Nano), true
+	}
+	return "", false
+}
+
+// attrJSON is an extension's value as the JSON format writes it.
+func attrJSON(v *cepb.CloudEvent_CloudEventAttributeValue) json.RawMessage {
+	switch a := v.GetAttr().(type) {
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeBoolean:
+		return json.RawMessage(strconv.FormatBool(a.CeBoolean))
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeInteger:
+		return json.RawMessage(strconv.FormatInt(int64(a.CeInteger), 10))
+	case *cepb.CloudEvent_CloudEventAttributeValue_CeBytes:
+		return quote(base64.StdEncoding.EncodeToString(a.CeBytes))
+	}
+	s, _ := attrString(v)
+	return quote(s)
+}
+
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// typedToEvent makes the CloudEvent of an event received typed: type and
+// dataschema from its fact's schema, data the fact's JSON (generated
+// encoder). The extension "tenantid" is the tenantid attribute.
+func (s *Server) typedToEvent(te *rules.TypedEvent) (*cloudevents.Event, error) {
+	sch, ok := s.cfg.Registry.Schema(te.Fact.SchemaID())
+	if !ok {
+		return nil, &runner.Error{Kind: runner.KindUnknownSchema, Field: "dataschema", Reason: "schema " + te.Fact.SchemaID() + " is not in this engine's bundle"}
+	}
+	ev := &cloudevents.Event{
+		SpecVersion: cloudevents.SpecVersion,
+		ID:          te.ID,
+		Source:      te.Source,
+		Type:        sch.Type,
+		Subject:     te.Subject,
+		Time:        te.Time,
+		DataSchema:  sch.ID,
+		Data:        te.Fact.AppendJSON(make([]byte, 0, 512)),
+	}
+	for k, v := range te.Extensions {
+		if k == "tenantid" {
+			ev.TenantID = v
+			continue
+		}
+		if ev.Extensions == nil {
+			ev.Extensions = make(map[string]json.RawMessage, len(te.Extensions))
+		}
+		ev.Extensions[k] = quote(v)
+	}
+	return ev, nil
+}
