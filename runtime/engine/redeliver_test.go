@@ -72,6 +72,7 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	for i := range w.items {
 		arena = w.process(rs, &w.items[i], arena)
 	}
+	w.snapshotOuts()
 	w.store(ctx)
 	w.publish(ctx)
 	for i := range w.items[:30] {

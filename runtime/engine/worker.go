@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,8 @@ type worker struct {
 	recs  []store.Record
 	outs  []*nats.Msg
 	errs  []error
+	// pubIdx maps outs[j] back to items[pubIdx[j]].
+	pubIdx []int
 }
 
 func newWorker(e *Engine) *worker {
@@ -71,17 +74,32 @@ func (w *worker) handle(ctx context.Context, msgs []jetstream.Msg) {
 	m.stage.WithLabelValues("rules").Observe(time.Since(start).Seconds())
 	m.batch.Observe(float64(len(msgs)))
 
+	// The store write and the tenant-stream publish are independent and
+	// both idempotent, so they run at once; a message is acked only when
+	// both succeeded.
+	w.snapshotOuts()
+	var storeTime time.Duration
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.Now()
+		w.store(ctx)
+		storeTime = time.Since(t)
+	}()
 	t := time.Now()
-	w.store(ctx)
-	stored := time.Now()
-	m.stage.WithLabelValues("store").Observe(stored.Sub(t).Seconds())
-
 	w.publish(ctx)
-	m.stage.WithLabelValues("publish").Observe(time.Since(stored).Seconds())
+	pubTime := time.Since(t)
+	wg.Wait()
+	stored := time.Now()
+	w.publishLateDeadLetters(ctx)
+	m.stage.WithLabelValues("store").Observe(storeTime.Seconds())
+	m.stage.WithLabelValues("publish").Observe(pubTime.Seconds())
 	w.settle(stored)
 	clear(w.items)
 	clear(w.recs)
 	clear(w.outs)
+	clear(w.pubIdx)
 }
 
 // store writes the batch's records in one Put. A Put the store refuses as
@@ -138,27 +156,47 @@ func (w *worker) put(ctx context.Context, recs []store.Record) error {
 	return err
 }
 
-// publish sends the processed events and dead letters of the batch in one
-// round of acks.
-func (w *worker) publish(ctx context.Context) {
-	w.outs, w.errs = w.outs[:0], w.errs[:0]
+// snapshotOuts lists the messages to publish before the store runs, so
+// that publish reads nothing the store may change concurrently.
+func (w *worker) snapshotOuts() {
+	w.outs, w.errs, w.pubIdx = w.outs[:0], w.errs[:0], w.pubIdx[:0]
 	for i := range w.items {
 		if it := &w.items[i]; it.out != nil && !it.retry {
 			w.outs = append(w.outs, it.out)
 			w.errs = append(w.errs, nil)
+			w.pubIdx = append(w.pubIdx, i)
 		}
 	}
+}
+
+// publish sends the snapshot of processed events and dead letters in one
+// round of acks and records each outcome.
+func (w *worker) publish(ctx context.Context) {
 	if len(w.outs) == 0 {
 		return
 	}
 	_ = w.e.pub.PublishBatch(ctx, w.outs, w.errs)
-	j := 0
+	for j, i := range w.pubIdx {
+		w.items[i].pubErr = w.errs[j]
+	}
+}
+
+// publishLateDeadLetters publishes the dead letters the store produced
+// (records it refused as invalid) after the snapshot was taken.
+func (w *worker) publishLateDeadLetters(ctx context.Context) {
+	published := make(map[*nats.Msg]bool, len(w.outs))
+	for _, o := range w.outs {
+		published[o] = true
+	}
+	w.outs, w.errs, w.pubIdx = w.outs[:0], w.errs[:0], w.pubIdx[:0]
 	for i := range w.items {
-		if it := &w.items[i]; it.out != nil && !it.retry {
-			it.pubErr = w.errs[j]
-			j++
+		if it := &w.items[i]; it.dead && it.out != nil && !published[it.out] {
+			w.outs = append(w.outs, it.out)
+			w.errs = append(w.errs, nil)
+			w.pubIdx = append(w.pubIdx, i)
 		}
 	}
+	w.publish(ctx)
 }
 
 // settle acks or naks every message and records the outcome.
