@@ -58,22 +58,24 @@ func buildBinary(t *testing.T) string {
 
 // server is a running `eventrunner serve`.
 type server struct {
-	cmd     *exec.Cmd
-	httpURL string
-	natsURL string
-	stderr  *bytes.Buffer
-	done    chan struct{}
+	cmd      *exec.Cmd
+	httpURL  string
+	natsURL  string
+	grpcAddr string
+	stderr   *bytes.Buffer
+	done     chan struct{}
 }
 
 var (
 	httpLine = regexp.MustCompile(`HTTP\s+(http://\S+)`)
+	grpcLine = regexp.MustCompile(`gRPC\s+(\d\S+:\d+)`)
 	natsLine = regexp.MustCompile(`NATS\s+(nats://\S+)`)
 )
 
 // startServer starts serve on dataDir and waits for its banner.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
 		"--demo-api-key", testKey, "--log-level", "warn"}, extra...)
 	cmd := exec.Command(buildBinary(t), args...)
 	stdout, err := cmd.StdoutPipe()
@@ -94,6 +96,9 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 			line := sc.Text()
 			if m := httpLine.FindStringSubmatch(line); m != nil && s.httpURL == "" {
 				s.httpURL = m[1]
+			}
+			if m := grpcLine.FindStringSubmatch(line); m != nil && s.grpcAddr == "" {
+				s.grpcAddr = m[1]
 			}
 			if m := natsLine.FindStringSubmatch(line); m != nil && s.natsURL == "" {
 				s.natsURL = m[1]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -86,13 +87,17 @@ type Server struct {
 	cfg    Config
 	grpc   *grpc.Server
 	health *health.Server
+	// draining is closed by GracefulStop: ingest streams then ack what they
+	// hold and end, so that shutdown does not wait for producers.
+	draining chan struct{}
+	stopOnce sync.Once
 }
 
 // New builds the server and registers the generic service, the typed
 // services, the standard health service and server reflection.
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, health: health.NewServer()}
+	s := &Server{cfg: cfg, health: health.NewServer(), draining: make(chan struct{})}
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodecV2(Codec{}),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
@@ -122,15 +127,22 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// GracefulStop reports NOT_SERVING, then waits for the calls in flight
-// (each waits for its PubAcks) until ctx ends, when it cuts them.
+// GracefulStop reports NOT_SERVING, ends the ingest streams after their
+// current batch, and waits for the calls in flight (each waits for its
+// PubAcks) for at most half of what is left of ctx (other streams, such as
+// reflection, are cut then), leaving the rest to the pipeline's drain.
 func (s *Server) GracefulStop(ctx context.Context) {
+	s.stopOnce.Do(func() { close(s.draining) })
 	s.health.Shutdown()
+	wait := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)/2)
+	}
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()
 	select {
 	case <-done:
-	case <-ctx.Done():
+	case <-time.After(wait):
 		s.grpc.Stop()
 		<-done
 	}

@@ -41,7 +41,13 @@ func (s *Server) stream(ctx context.Context, recv func() (item, error), send fun
 	}()
 	batch := make([]item, 0, s.cfg.MaxBatch)
 	for {
-		it, ok := <-in
+		var it item
+		var ok bool
+		select {
+		case it, ok = <-in:
+		case <-s.draining:
+			return status.Error(codes.Unavailable, "server shutting down: events without an ack were not stored, send them again")
+		}
 		if !ok {
 			break
 		}
