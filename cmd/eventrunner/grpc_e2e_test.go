@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"reflect"
 	"sort"
 	"strings"
@@ -325,6 +326,19 @@ func TestGRPCRefusals(t *testing.T) {
 		if a := acks["ok-2"]; a == nil || a.Status != cepb.Ack_STATUS_ACCEPTED {
 			t.Fatalf("ok-2 ack %v", a)
 		}
+	})
+	t.Run("send --grpc", func(t *testing.T) {
+		cmd := exec.Command(buildBinary(t), "send", "--grpc", "--grpc-addr", s.grpcAddr, "--api-key", testKey, "--progress=false")
+		cmd.Stdin = strings.NewReader(iotEvent("send-1", 212) + "\n" + iotEvent("send-2", 212)[:0] +
+			`{"specversion":"1.0","id":"send-2","source":"/e2e","type":"com.acme.iot.reading","data":{"deviceId":"nope"}}` + "\n")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stdout.String(), "sent 2, accepted 1, rejected 1") ||
+			!strings.Contains(stderr.String(), "rejected send-2: InvalidArgument data.$.") {
+			t.Fatalf("send --grpc: %v (exit %d)\nstdout: %s\nstderr: %s", err, code, stdout.String(), stderr.String())
+		}
+		s.waitEvent(t, "send-1")
 	})
 	s.waitEvent(t, "ok-2")
 	s.stop(t)

@@ -31,13 +31,17 @@ POST /v1/events in batches and reports what was accepted. Rejected events are
 printed to standard error with the reason; the exit status is 1 when any was
 rejected. Large inputs show a progress line on standard error.`,
 		Example: `  eventrunner send --api-key "$KEY" rules/orders/samples.jsonl
-  cat events.jsonl | EVENTRUNNER_API_KEY=$KEY eventrunner send --batch 1000`,
+  cat events.jsonl | EVENTRUNNER_API_KEY=$KEY eventrunner send --batch 1000
+  eventrunner send --grpc --grpc-addr 127.0.0.1:9090 --api-key "$KEY" rules/iot/samples.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyConfig(cmd.Flags(), ""); err != nil {
 				return err
 			}
 			if o.apiKey == "" {
 				return errors.New("--api-key (or EVENTRUNNER_API_KEY) is required")
+			}
+			if o.grpc { // over the generic gRPC stream (send_grpc.go)
+				return runSendGRPC(cmd.Context(), o, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			return runSend(cmd.Context(), o, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -48,6 +52,8 @@ rejected. Large inputs show a progress line on standard error.`,
 	f.IntVar(&o.batch, "batch", 500, "events per request")
 	f.IntVar(&o.concurrency, "concurrency", 4, "requests in flight")
 	f.BoolVar(&o.progress, "progress", true, "show a progress line for inputs of more than one batch")
+	f.BoolVar(&o.grpc, "grpc", false, "send over one stream of the gRPC CloudEventIngest service instead of HTTP")
+	f.StringVar(&o.grpcAddr, "grpc-addr", "127.0.0.1:9090", "address of the engine's gRPC ingest (with --grpc)")
 	return cmd
 }
 
@@ -55,6 +61,8 @@ type sendOptions struct {
 	url, apiKey        string
 	batch, concurrency int
 	progress           bool
+	grpc               bool   // send over gRPC (send_grpc.go)
+	grpcAddr           string // with grpc
 }
 
 // sendStats counts outcomes across concurrent requests.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	ergrpc "github.com/eventrunner/eventrunner/runtime/grpc"
+	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
+)
+
+// runSendGRPC sends the same inputs as runSend over one stream of the
+// generic gRPC service (CloudEventIngest.Stream) and counts the acks.
+func runSendGRPC(ctx context.Context, o sendOptions, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	conn, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(ergrpc.Codec{})))
+	if err != nil {
+		return fmt.Errorf("grpc: %w", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+o.apiKey))
+	defer cancel()
+	stream, err := cepb.NewCloudEventIngestClient(conn).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("grpc stream: %w", err)
+	}
+	var stats sendStats
+	stopProgress := startProgress(o.progress, &stats, stderr)
+	var wg sync.WaitGroup
+	var ackErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ackErr = readAcks(stream, &stats, stderr)
+	}()
+	batches := make(chan [][]byte, 1)
+	var readErr error
+	go func() { readErr = readBatches(files, stdin, max(o.batch, 1), batches); close(batches) }()
+	var sendErr error
+	for b := range batches {
+		for _, raw := range b {
+			m, err := protoEvent(raw)
+			if err != nil {
+				stats.sent.Add(1)
+				stats.rejected.Add(1)
+				fmt.Fprintf(stderr, "rejected (not sent): %v\n", err)
+				continue
+			}
+			if sendErr == nil {
+				if sendErr = stream.Send(m); sendErr == nil {
+					stats.sent.Add(1)
+				}
+			}
+		}
+	}
+	stream.CloseSend()
+	wg.Wait()
+	stopProgress()
+	fmt.Fprintf(stdout, "sent %d, accepted %d, rejected %d\n", stats.sent.Load(), stats.accepted.Load(), stats.rejected.Load())
+	if sendErr != nil && !errors.Is(sendErr, io.EOF) {
+		ackErr = errors.Join(ackErr, fmt.Errorf("grpc send: %w", sendErr))
+	}
+	if err := errors.Join(readErr, ackErr); err != nil {
+		return err
+	}
+	if stats.rejected.Load() > 0 || stats.accepted.Load() != stats.sent.Load() {
+		return exitError{1}
+	}
+	return nil
+}
+
+// readAcks counts acks until the server ends the stream.
+func readAcks(stream cepb.CloudEventIngest_StreamClient, stats *sendStats, stderr io.Writer) error {
+	for {
+		a, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("grpc stream: %w", err)
+		}
+		if a.Status == cepb.Ack_STATUS_ACCEPTED {
+			stats.accepted.Add(1)
+			continue
+		}
+		stats.rejected.Add(1)
+		field := ""
+		if a.Field != "" {
+			field = a.Field + ": "
+		}
+		fmt.Fprintf(stderr, "rejected %s: %s %s%s\n", a.Id, codes.Code(a.Code), field, a.Error)
+	}
+}
+
+// protoEvent converts a structured-mode CloudEvent to the protobuf format:
+// optional attributes and extensions go to the attributes map (time as a
+// timestamp, JSON booleans and integers typed, anything else as a string),
+// data as text_data.
+func protoEvent(raw []byte) (*cepb.CloudEvent, error) {
+	var ev cloudevents.Event
+	if err := cloudevents.Parse(raw, &ev); err != nil {
+		return nil, err
+	}
+	m := &cepb.CloudEvent{Id: ev.ID, Source: ev.Source, SpecVersion: ev.SpecVersion, Type: ev.Type,
+		Attributes: map[string]*cepb.CloudEvent_CloudEventAttributeValue{}}
+	str := func(name, v string) {
+		if v != "" {
+			m.Attributes[name] = &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeString{CeString: v}}
+		}
+	}
+	str("subject", ev.Subject)
+	str("datacontenttype", ev.DataContentType)
+	str("dataschema", ev.DataSchema)
+	str("tenantid", ev.TenantID)
+	str("time", ev.Time)
+	if t, err := time.Parse(time.RFC3339Nano, ev.Time); err == nil && strings.HasSuffix(ev.Time, "Z") {
+		// Only UTC times survive the Timestamp type unchanged.
+		m.Attributes["time"] = &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeTimestamp{CeTimestamp: timestamppb.New(t)}}
+	}
+	for name, v := range ev.Extensions {
+		m.Attributes[name] = extensionValue(v)
+	}
+	if ev.Data != nil {
+		m.Data = &cepb.CloudEvent_TextData{TextData: string(ev.Data)}
+	}
+	return m, nil
+}
+
+func extensionValue(v json.RawMessage) *cepb.CloudEvent_CloudEventAttributeValue {
+	var x any
+	_ = json.Unmarshal(v, &x)
+	switch x := x.(type) {
+	case bool:
+		return &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeBoolean{CeBoolean: x}}
+	case float64:
+		if x == float64(int32(x)) {
+			return &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeInteger{CeInteger: int32(x)}}
+		}
+	case string:
+		return &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeString{CeString: x}}
+	}
+	return &cepb.CloudEvent_CloudEventAttributeValue{Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeString{CeString: string(v)}}
+}
