@@ -51,6 +51,11 @@ check-generated: generate
 	@git diff --exit-code --stat -- generated gen schemas/schemas.lock || { echo 'generated code is stale: run make generate and commit'; exit 1; }
 	@test -z "$$(git status --porcelain -- generated)" || { git status --porcelain -- generated; echo 'untracked generated files: run make generate and commit'; exit 1; }
 
+## services: start Cassandra 5.0 and ClickHouse for the integration tests (prints their addresses; Ctrl-C stops them)
+.PHONY: services
+services:
+	.ci/services.sh
+
 ## ci: what .ci/run does after installing services
 ci: check-generated lint test
 

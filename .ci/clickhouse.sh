@@ -52,9 +52,9 @@ clickhouse_start() {
   ci_on_exit clickhouse_stop
   ci_watchdog "$CLICKHOUSE_PID"
   for ((i = 0; i < CLICKHOUSE_WAIT * 5; i++)); do
-    if curl -fsS "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" >/dev/null 2>&1; then
+    if clickhouse_ping; then
       export EVENTRUNNER_CLICKHOUSE_DSN="clickhouse://default@127.0.0.1:$CLICKHOUSE_PORT/default"
-      echo "clickhouse: ready (pid $CLICKHOUSE_PID, $(curl -fsS "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()")): EVENTRUNNER_CLICKHOUSE_DSN=$EVENTRUNNER_CLICKHOUSE_DSN"
+      echo "clickhouse: ready (pid $CLICKHOUSE_PID, version $(clickhouse-client --port "$CLICKHOUSE_PORT" --query 'SELECT version()' 2>/dev/null)): EVENTRUNNER_CLICKHOUSE_DSN=$EVENTRUNNER_CLICKHOUSE_DSN"
       return 0
     fi
     if ! kill -0 "$CLICKHOUSE_PID" 2>/dev/null; then
@@ -66,6 +66,16 @@ clickhouse_start() {
   echo "clickhouse: not ready; last log lines:" >&2
   tail -n 40 "$dir/log/"*.log >&2 2>/dev/null
   return 1
+}
+
+# clickhouse_ping answers whether the server takes queries (HTTP /ping,
+# or the client where curl is missing).
+clickhouse_ping() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" >/dev/null 2>&1
+  else
+    clickhouse-client --port "$CLICKHOUSE_PORT" --query 'SELECT 1' >/dev/null 2>&1
+  fi
 }
 
 clickhouse_stop() {

@@ -78,6 +78,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an event may stay unacknowledged before it is redelivered (e.g. after a crash)")
 	f.Int64Var(&cfg.MaxEventBytes, "max-event-bytes", 1<<20, "largest event accepted over HTTP")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long shutdown may drain in-flight work (default 30s)")
+	addStorageFlags(f, &cfg) // --cassandra-*, --clickhouse-dsn (storage_flags.go)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	return cmd

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/rules"
@@ -37,7 +38,7 @@ type App struct {
 	natsURL string
 	conns   []*nats.Conn // every connection, closed on shutdown
 	js      jetstream.JetStream
-	store   *store.Pebble
+	store   store.Store // Pebble, or Cassandra (storage.go)
 	tenants *tenant.Registry
 	tn      tenancy // tenants file, admin manager, limiter (tenants.go)
 	runner  *runner.Runner
@@ -46,6 +47,8 @@ type App struct {
 	http    *http.Server
 	httpLn  net.Listener
 	grpc    *grpcServing // gRPC ingest (grpc.go); nil when disabled
+
+	analytics *analytics.Store // ClickHouse feeder's store (storage.go); nil when disabled
 
 	stopWork context.CancelFunc
 	work     sync.WaitGroup
@@ -76,6 +79,7 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 		{"tenant-streams", a.startTenantStreams},
 		{"store", a.openStore},
 		{"pipeline", a.startPipeline},
+		{"analytics", a.startAnalytics}, // ClickHouse feeder when --clickhouse-dsn (storage.go)
 		{"http", a.startHTTP},
 		{"grpc", a.startGRPC},
 	}
@@ -128,9 +132,14 @@ func (a *App) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
 	return nc, js, err
 }
 
-func (a *App) openStore(context.Context) (err error) {
-	a.store, err = store.OpenPebble(filepath.Join(a.cfg.DataDir, "store"), store.PebbleOptions{Logger: a.log.With("component", "pebble")})
-	return err
+// openStore opens Pebble, or Cassandra when configured (storage.go).
+func (a *App) openStore(ctx context.Context) error {
+	s, err := a.openStoreBackend(ctx)
+	if err != nil {
+		return err
+	}
+	a.store = s
+	return nil
 }
 
 // startPipeline starts the runner (ER_RAW → ER_PROC) and the engine
@@ -245,6 +254,7 @@ func (a *App) close() error {
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
+	errs = append(errs, a.closeAnalytics())
 	for _, nc := range a.conns {
 		nc.Close()
 	}

@@ -51,6 +51,13 @@ type Config struct {
 	MaxEventBytes int64
 	// ShutdownTimeout bounds the drain on shutdown.
 	ShutdownTimeout time.Duration
+
+	// Cassandra, when Hosts is set, replaces the embedded Pebble store
+	// (storage.go).
+	Cassandra CassandraConfig
+	// ClickHouseDSN, when set, feeds processed events to ClickHouse and
+	// serves GET /v1/stats/counts (storage.go).
+	ClickHouseDSN string
 }
 
 // Defaults fills what c leaves empty.

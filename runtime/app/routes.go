@@ -27,6 +27,7 @@ func (a *App) routes() http.Handler {
 	})
 	mux.Handle("POST /v1/events", in)
 	(&query.Handler{Store: a.store, Auth: a.tenants}).Register(mux)
+	a.registerStats(mux) // GET /v1/stats/counts (storage.go)
 	tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/eventrunner/eventrunner/runtime/analytics"
+	"github.com/eventrunner/eventrunner/runtime/store"
+)
+
+// CassandraConfig points serve at Cassandra or ScyllaDB instead of the
+// embedded Pebble store (flags --cassandra-*). Hosts empty keeps Pebble.
+type CassandraConfig struct {
+	Hosts              string // comma-separated host[:port]
+	Keyspace           string
+	Username, Password string
+	TLS                bool // encrypt, verifying the server's certificate against the system roots
+	Consistency        string
+	TTL                time.Duration
+	BucketSize         time.Duration
+	LocalDC            string
+}
+
+// openStoreBackend opens the Cassandra store when configured, else Pebble
+// under DataDir.
+func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
+	c := a.cfg.Cassandra
+	if c.Hosts == "" {
+		s, err := store.OpenPebble(filepath.Join(a.cfg.DataDir, "store"), store.PebbleOptions{Logger: a.log.With("component", "pebble")})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	opts := store.CassandraOptions{
+		Hosts: store.ParseCassandraHosts(c.Hosts), Keyspace: c.Keyspace,
+		Username: c.Username, Password: c.Password,
+		Consistency: c.Consistency, TTL: c.TTL, BucketSize: c.BucketSize, LocalDC: c.LocalDC,
+		Logger: a.log.With("component", "cassandra"),
+	}
+	if c.TLS {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := store.OpenCassandra(octx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startAnalytics opens ClickHouse and starts the feeder when ClickHouseDSN
+// is set. The feeder stops with the pipeline (Shutdown's stopWork), so that
+// its batch in hand is inserted and acked first; its connection closes in
+// close().
+func (a *App) startAnalytics(ctx context.Context) error {
+	if a.cfg.ClickHouseDSN == "" {
+		return nil
+	}
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	s, err := analytics.Open(octx, a.cfg.ClickHouseDSN)
+	if err != nil {
+		return err
+	}
+	a.analytics = s
+	_, js, err := a.connect("eventrunner-analytics")
+	if err != nil {
+		return err
+	}
+	f, err := analytics.NewFeeder(ctx, js, s, analytics.FeederOptions{Logger: a.log.With("component", "analytics")})
+	if err != nil {
+		return err
+	}
+	workCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	prev := a.stopWork
+	a.stopWork = func() {
+		if prev != nil {
+			prev()
+		}
+		stop()
+	}
+	a.goWork("analytics", f.Run, workCtx)
+	return nil
+}
+
+// registerStats serves GET /v1/stats/counts when analytics is on; without
+// it the route answers 404 with a problem saying how to enable it.
+func (a *App) registerStats(mux *http.ServeMux) {
+	if a.analytics == nil {
+		mux.HandleFunc("GET /v1/stats/counts", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintln(w, `{"title":"Not Found","status":404,"detail":"analytics is disabled: start serve with --clickhouse-dsn"}`)
+		})
+		return
+	}
+	(&analytics.Handler{Store: a.analytics, Auth: a.tenants}).Register(mux)
+}
+
+// closeAnalytics closes the ClickHouse connection.
+func (a *App) closeAnalytics() error {
+	if a.analytics == nil {
+		return nil
+	}
+	return a.analytics.Close()
+}
