@@ -27,8 +27,7 @@ func GoIdents(files []*File) (*Idents, error) {
 		return nil, fmt.Errorf("protogen: %w", err)
 	}
 	id := &Idents{Messages: map[string]string{}, Fields: map[string]string{}, Enums: map[string]string{}, EnumValues: map[string]string{}}
-	var enums func([]*protogen.Enum)
-	enums = func(es []*protogen.Enum) {
+	enums := func(es []*protogen.Enum) {
 		for _, e := range es {
 			id.Enums[string(e.Desc.FullName())] = e.GoIdent.GoName
 			for _, v := range e.Values {
