@@ -1,0 +1,263 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
+	"github.com/eventrunner/eventrunner/runtime/wasm/wasmtest"
+)
+
+// world is an embedded NATS with tenant auth, tenants good and evil with
+// signing keys and streams, and a started Manager.
+type world struct {
+	srv     *bus.Server
+	js      jetstream.JetStream
+	reg     *tenant.Registry
+	mgr     *Manager
+	seeds   map[string][]byte
+	keys    map[string]string
+	metrics *prometheus.Registry
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{reg: tenant.NewRegistry(), seeds: map[string][]byte{}, keys: map[string]string{}, metrics: prometheus.NewRegistry()}
+	for _, id := range []string{"good", "evil"} {
+		seed, pub := accountKey(t)
+		w.seeds[id], w.keys[id] = seed, tenant.NewKey()
+		w.reg.Add(tenant.Tenant{ID: id, KeyHashes: []string{tenant.HashKey(w.keys[id])}, SigningKeys: []string{pub}})
+	}
+	srv, err := bus.StartEmbedded(bus.Options{DataDir: t.TempDir(), Auth: tenantnats.NewAuth(w.reg, "pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.srv = srv
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(tenantnats.EngineUser, "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.js, _ = jetstream.New(nc)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := bus.EnsureStreams(ctx, w.js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range w.reg.List() {
+		if err := tenantnats.EnsureStream(ctx, w.js, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mgr = &Manager{Dir: t.TempDir(), Host: testHost(), JS: w.js, Tenants: w.reg, Metrics: NewMetrics(w.metrics),
+		Backoff: []time.Duration{50 * time.Millisecond}}
+	w.mgr.Start(ctx)
+	t.Cleanup(func() {
+		cancel()
+		w.mgr.Close(context.Background())
+		nc.Close()
+		srv.Shutdown()
+	})
+	return w
+}
+
+func (w *world) sign(t *testing.T, signer, claimsTenant, name string, module []byte) string {
+	t.Helper()
+	tok, err := Sign(w.seeds[signer], Claims{Tenant: claimsTenant, Name: name, Capabilities: []string{CapEmit, CapLog}}, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (w *world) publish(t *testing.T, tenantID, id, data string) {
+	t.Helper()
+	ev := `{"specversion":"1.0","id":"` + id + `","source":"/t","type":"com.acme.x","tenantid":"` + tenantID + `","data":` + data + `}`
+	if _, err := w.js.Publish(context.Background(), "er.t."+tenantID+".com.acme.x", []byte(ev)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// read collects n messages of stream filtered by subject (bounded wait).
+func read(t *testing.T, js jetstream.JetStream, stream, subject string, n int) []jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for len(out) < n && ctx.Err() == nil {
+		msgs, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			continue
+		}
+		for m := range msgs.Messages() {
+			out = append(out, m)
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("%s %s: %d messages after 60s, want %d", stream, subject, len(out), n)
+	}
+	return out
+}
+
+// TestConsumers: a good tenant's consumer transforms its events while
+// another tenant's hostile events are each retried, then dead-lettered with
+// the reason, without touching the good tenant's output.
+func TestConsumers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	bin := wasmtest.GoGuest(t)
+	if _, err := w.mgr.Deploy(ctx, "good", DeployRequest{Name: "summ", Module: bin, Signature: w.sign(t, "good", "good", "summ", bin)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.mgr.Deploy(ctx, "evil", DeployRequest{Name: "evil", Module: bin, Signature: w.sign(t, "evil", "evil", "evil", bin),
+		TimeoutMS: 1000, MemoryMB: 32, MaxAttempts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	hostile := []string{"loop", "bomb", "trap", "bigemit"}
+	for i, mode := range hostile {
+		w.publish(t, "evil", "evil-"+mode, `{"mode":"`+mode+`"}`)
+		w.publish(t, "good", fmt.Sprintf("good-%d", i), `{"n":1}`)
+	}
+	for i := len(hostile); i < 20; i++ {
+		w.publish(t, "good", fmt.Sprintf("good-%d", i), `{"n":1}`)
+	}
+	w.publish(t, "evil", "evil-ok", `{"n":1}`)
+
+	outs := read(t, w.js, tenantnats.StreamName("good"), "er.out.good.>", 20)
+	var ids []string
+	for _, m := range outs {
+		var s struct{ SourceID, Tenant, Guest string }
+		json.Unmarshal(m.Data(), &struct {
+			SourceID *string `json:"source_id"`
+			Tenant   *string `json:"tenant"`
+			Guest    *string `json:"guest"`
+		}{&s.SourceID, &s.Tenant, &s.Guest})
+		if m.Subject() != "er.out.good.summ" || s.Tenant != "good" || s.Guest != "go" {
+			t.Fatalf("output %s: %s", m.Subject(), m.Data())
+		}
+		ids = append(ids, s.SourceID)
+	}
+	sort.Strings(ids)
+	if len(ids) != 20 || ids[0] != "good-0" {
+		t.Fatalf("good outputs: %v", ids)
+	}
+
+	dead := read(t, w.js, bus.StreamDLQ, "er.dlq.evil", len(hostile))
+	kinds := map[string]string{}
+	for _, m := range dead {
+		var ev struct{ ID string }
+		json.Unmarshal(m.Data(), &ev)
+		kinds[ev.ID] = m.Headers().Get(bus.HeaderDLQKind) + " " + m.Headers().Get(bus.HeaderDLQReason)
+		if m.Headers().Get(bus.HeaderDLQStage) != "wasm:evil" {
+			t.Errorf("stage %q", m.Headers().Get(bus.HeaderDLQStage))
+		}
+	}
+	want := map[string]string{
+		"evil-loop":    "wasm-timeout after 2 attempts: wasm guest timeout: deadline exceeded",
+		"evil-bomb":    "out of memory",
+		"evil-trap":    "panic: guest trapped on purpose",
+		"evil-bigemit": "wasm-limit after 2 attempts: wasm guest limit: emit of 2097152 bytes exceeds the limit of 1048576",
+	}
+	for id, s := range want {
+		if !strings.Contains(kinds[id], s) {
+			t.Errorf("dead letter %s: %q, want it to contain %q", id, kinds[id], s)
+		}
+	}
+	// The evil tenant's well-behaved event still went through.
+	ok := read(t, w.js, tenantnats.StreamName("evil"), "er.out.evil.evil", 1)
+	if !strings.Contains(string(ok[0].Data()), `"evil-ok"`) {
+		t.Errorf("evil's good event: %s", ok[0].Data())
+	}
+	info, err := w.mgr.Get("evil", "evil")
+	if err != nil || info.Stats.DeadLettered != 4 || info.Stats.Failed != 8 || info.Stats.LastError == "" {
+		t.Errorf("evil stats: %+v %v", info.Stats, err)
+	}
+	if info, _ := w.mgr.Get("good", "summ"); info.Stats.Handled != 20 || info.Stats.Emitted != 20 || info.Stats.Failed != 0 {
+		t.Errorf("good stats: %+v", info.Stats)
+	}
+	if n := testutilCount(t, w.metrics, "eventrunner_wasm_events_total"); n < 20 {
+		t.Errorf("metrics: %v events", n)
+	}
+
+	// The good tenant reads its outputs with its own credentials.
+	tnc, err := nats.Connect(w.srv.ClientURL(), tenantnats.ClientOptions("good", w.keys["good"])...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tnc.Close()
+	tjs, _ := jetstream.New(tnc)
+	read(t, tjs, tenantnats.StreamName("good"), "er.out.good.summ", 20)
+
+	// Remove stops the consumer and deletes its durable.
+	if err := w.mgr.Remove(ctx, "good", "summ"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.js.Consumer(ctx, tenantnats.StreamName("good"), "wasm-summ"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("durable still there: %v", err)
+	}
+	if len(w.mgr.List("good")) != 0 || len(w.mgr.List("evil")) != 1 {
+		t.Errorf("lists: %v / %v", w.mgr.List("good"), w.mgr.List("evil"))
+	}
+}
+
+func testutilCount(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// TestDeployRefused: signatures and claims are checked on upload.
+func TestDeployRefused(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	bin := wasmtest.GoGuest(t)
+	valid := w.sign(t, "evil", "evil", "x", bin)
+	p, _, _ := strings.Cut(valid, ".")
+	tests := []struct {
+		name   string
+		tenant string
+		req    DeployRequest
+		want   string
+	}{
+		{"bad signature", "evil", DeployRequest{Name: "x", Module: bin, Signature: p + ".AAAA"}, "does not verify"},
+		{"another tenant's claims", "evil", DeployRequest{Name: "x", Module: bin, Signature: w.sign(t, "evil", "good", "x", bin)}, `the claims are for tenant "good", not "evil"`},
+		{"another tenant's signed module", "evil", DeployRequest{Name: "x", Module: bin, Signature: w.sign(t, "good", "good", "x", bin)}, `for tenant "good"`},
+		{"signed by another tenant's key", "evil", DeployRequest{Name: "x", Module: bin, Signature: w.sign(t, "good", "evil", "x", bin)}, "not a signing key of tenant evil"},
+		{"other module", "evil", DeployRequest{Name: "x", Module: append([]byte{}, bin[:len(bin)-1]...), Signature: valid}, "does not match the claims"},
+		{"other name", "evil", DeployRequest{Name: "y", Module: bin, Signature: valid}, `for consumer "x", not "y"`},
+		{"memory above the cap", "evil", DeployRequest{Name: "x", Module: bin, Signature: valid, MemoryMB: 100000}, "above the host's"},
+	}
+	for _, tt := range tests {
+		if _, err := w.mgr.Deploy(ctx, tt.tenant, tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	if n := len(w.mgr.List("evil")); n != 0 {
+		t.Errorf("%d consumers deployed", n)
+	}
+}
