@@ -1,0 +1,80 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
+)
+
+// BenchmarkCassandraPut is BenchmarkPut against the Cassandra of
+// EVENTRUNNER_CASSANDRA_HOSTS (consistency ONE, one node): one writer,
+// records/s per record so that batched and unbatched compare directly.
+func BenchmarkCassandraPut(b *testing.B) {
+	hosts := cassandraHosts(b)
+	for _, batch := range []int{1, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := openCassandra(b, cassandraOptions(hosts))
+			ctx := context.Background()
+			recs := make([]store.Record, batch)
+			b.SetBytes(int64(len(benchEvent)))
+			b.ReportAllocs()
+			var n int64
+			for n < int64(b.N) {
+				k := min(batch, b.N-int(n))
+				for i := range k {
+					recs[i] = benchRecord(n + int64(i))
+				}
+				if err := s.Put(ctx, recs[:k]); err != nil {
+					b.Fatal(err)
+				}
+				n += int64(k)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkCassandraPutConcurrent has 32 writers put one record per call,
+// as engine workers would.
+func BenchmarkCassandraPutConcurrent(b *testing.B) {
+	s := openCassandra(b, cassandraOptions(cassandraHosts(b)))
+	var next atomic.Int64
+	b.SetBytes(int64(len(benchEvent)))
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := benchRecord(next.Add(1))
+			if err := s.Put(context.Background(), []store.Record{r}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkCassandraPutRedelivery re-puts stored records: one read per
+// record, no write.
+func BenchmarkCassandraPutRedelivery(b *testing.B) {
+	s := openCassandra(b, cassandraOptions(cassandraHosts(b)))
+	const n = 256
+	recs := make([]store.Record, n)
+	for i := range recs {
+		recs[i] = benchRecord(int64(i))
+	}
+	ctx := context.Background()
+	if err := s.Put(ctx, recs); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(benchEvent)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		if err := s.Put(ctx, recs[:min(n, b.N-i)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
