@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventrunner/eventrunner/generated"
+	"github.com/eventrunner/eventrunner/generated/typedpb"
 	"github.com/eventrunner/eventrunner/runtime/app"
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/store"
@@ -42,7 +43,9 @@ Pebble, compiled rules) and measures, on this machine and in this run:
   2. the pipeline at full load: ~1 KB order events posted over loopback HTTP
      in batches, through ingest, ER_PROC, the rules, the store and the tenant
      stream; sustained events/s and ingest→stored latency (p50, p99);
-  3. the pipeline at half that rate: latency when not saturated.
+  3. the same events over gRPC streams (generic CloudEvents, then typed),
+     one stream per HTTP request in flight;
+  4. the pipeline at half the HTTP rate: latency when not saturated.
 
 The ratio of (2) to (1) is the figure to track.`,
 		Args: cobra.NoArgs,
@@ -70,7 +73,8 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		dir = tmp
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Start(ctx, app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0"}, generated.Registry(), log)
+	a, err := app.Start(ctx, app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		GRPCAddr: "127.0.0.1:0", TypedGRPC: typedpb.RegisterServices}, generated.Registry(), log)
 	if err != nil {
 		return err
 	}
@@ -101,6 +105,19 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "pipeline, full load:          %8.0f events/s  (%.0f%% of raw)  ingest→stored p50 %v  p99 %v\n",
 		full.rate, 100*full.rate/raw, full.p50, full.p99)
+	// gRPC ingest at full load (bench_grpc.go): the same events, one stream per
+	// HTTP request the phase above keeps in flight.
+	for _, typed := range []bool{false, true} {
+		name, phase := "gRPC generic stream, full:   ", "grpc"
+		if typed {
+			name, phase = "gRPC typed stream, full:     ", "typed"
+		}
+		r, err := benchGRPC(ctx, a, o, phase, typed)
+		if err != nil {
+			return fmt.Errorf("%s: %w", phase, err)
+		}
+		fmt.Fprintf(w, "%s %8.0f events/s  (%.2f× HTTP batch)  ingest→stored p50 %v  p99 %v\n", name, r.rate, r.rate/full.rate, r.p50, r.p99)
+	}
 	half, err := benchPipeline(ctx, a, o, "half", full.rate/2)
 	if err != nil {
 		return err
