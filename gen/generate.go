@@ -24,7 +24,10 @@ import (
 )
 
 // Version is the generator's version. It is part of the bundle hash, so a
-// generator change yields a new bundle version.
+// generator change yields a new bundle version. Bump it whenever the emitted
+// code changes: TestGeneratorVersion fails when the output for an unchanged
+// test input changes under the same Version (see
+// gen/testdata/generator-version.txt).
 const Version = "0.1.0"
 
 // Config says where the inputs are and what to emit.
