@@ -315,10 +315,12 @@ func TestServeRejectsBadInput(t *testing.T) {
 
 // TestServeDeadLetters publishes bad events straight to er.raw.<tenant>, as a
 // NATS-native producer would, and checks that each lands in ER_DLQ with the
-// field and the reason in its headers.
+// field and the reason in its headers. The tenant does both with its own
+// credentials: it may publish to its er.raw subject and read its dead
+// letters in its stream.
 func TestServeDeadLetters(t *testing.T) {
 	s := startServer(t, t.TempDir())
-	nc, err := nats.Connect(s.natsURL)
+	nc, err := nats.Connect(s.natsURL, tenantnats.ClientOptions("demo", testKey)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +346,7 @@ func TestServeDeadLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cons, err := js.OrderedConsumer(ctx, "ER_DLQ", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.dlq.demo"}})
+	cons, err := js.OrderedConsumer(ctx, tenantnats.StreamName("demo"), jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.dlq.demo"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 func newTailCmd() *cobra.Command {
 	var url, tenant, typ, since, user, password string
 	var limit int
-	var outputs bool
+	var outputs, deadLetters bool
 	cmd := &cobra.Command{
 		Use:   "tail --tenant ID",
 		Short: "Follow a tenant's processed events",
@@ -29,7 +29,8 @@ func newTailCmd() *cobra.Command {
 own stream ER_T_<tenant>), one structured CloudEvent per line, as the engine
 publishes them. By default it starts with new events; --since all replays the
 stream first, --since 10m starts ten minutes back. --outputs prints the
-tenant's WASM consumers' outputs (er.out.<tenant>.>) instead.
+tenant's WASM consumers' outputs (er.out.<tenant>.>) instead, --dead-letters
+its rejected events (er.dlq.<tenant>).
 
 On the embedded server a tenant authenticates with its id as the user and
 one of its API keys as the password (--password or EVENTRUNNER_PASSWORD); it
@@ -49,6 +50,9 @@ can read nothing but its own stream.`,
 			}
 			if outputs {
 				subject = tenantnats.OutFilter(tenant)
+			}
+			if deadLetters {
+				subject = bus.DLQSubject(tenant)
 			}
 			cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverNewPolicy}
 			switch since {
@@ -82,6 +86,7 @@ can read nothing but its own stream.`,
 	f.StringVar(&user, "user", "", "NATS user (default: the tenant id when --password is set)")
 	f.StringVar(&password, "password", "", "NATS password: one of the tenant's API keys")
 	f.BoolVar(&outputs, "outputs", false, "print the tenant's WASM consumers' outputs (er.out.<tenant>.>)")
+	f.BoolVar(&deadLetters, "dead-letters", false, "print the tenant's rejected events (er.dlq.<tenant>; the reason is in headers)")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
 }

@@ -40,7 +40,8 @@ type App struct {
 	js      jetstream.JetStream
 	store   store.Store // Pebble, or Cassandra (storage.go)
 	tenants *tenant.Registry
-	tn      tenancy // tenants file, admin manager, limiter (tenants.go)
+	tn      tenancy   // tenants file, admin manager, limiter (tenants.go)
+	wasm    wasmState // WASM consumers (wasm.go)
 	runner  *runner.Runner
 	engine  *engine.Engine
 	pub     *bus.Publisher
@@ -180,6 +181,9 @@ func (a *App) startPipeline(ctx context.Context) error {
 		a.goWork("rules-reload", a.watchRules, workCtx)
 	}
 	a.goWork("tenants-reload", a.watchTenants, workCtx)
+	if err := a.startWASM(workCtx); err != nil { // wasm.go
+		return err
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/query"
 	"github.com/eventrunner/eventrunner/runtime/runner"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/wasm"
 )
 
 // routes is the HTTP API: ingest and query under /v1, and the operational
@@ -28,7 +29,9 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /v1/events", in)
 	(&query.Handler{Store: a.store, Auth: a.tenants}).Register(mux)
 	a.registerStats(mux) // GET /v1/stats/counts (storage.go)
-	tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey).Register(mux)
+	admin := tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey)
+	admin.Register(mux)
+	(&wasm.API{Manager: a.wasm.mgr, Auth: a.tenants, Admin: admin}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

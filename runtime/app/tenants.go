@@ -159,10 +159,11 @@ func (a *App) tenantChanged(t tenant.Tenant) error {
 	return tenantnats.EnsureStream(ctx, a.js, t)
 }
 
-// tenantRemoved closes a deleted tenant's NATS
+// tenantRemoved stops a deleted tenant's WASM consumers, closes its NATS
 // connections and deletes its stream.
 func (a *App) tenantRemoved(id string) error {
 	a.tn.limiter.Forget(id)
+	a.stopTenantWASM(id)
 	a.disconnectTenant(id)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

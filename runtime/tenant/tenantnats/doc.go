@@ -3,7 +3,7 @@
 // tenant — user = tenant id, password = one of its API keys — whose
 // permissions reach only that tenant's subjects, stream and inbox), and the
 // per-tenant stream ER_T_<tenant> that sources er.t.<tenant>.> from
-// ER_TENANT, holds the tenant's WASM outputs (er.out.<tenant>.>) and
+// ER_TENANT and er.dlq.<tenant> from ER_DLQ, holds the tenant's WASM outputs (er.out.<tenant>.>) and
 // carries the tenant's retention and size limits.
 //
 // Why a stream per tenant: JetStream permissions are per subject, and a

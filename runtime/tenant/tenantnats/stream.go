@@ -29,7 +29,8 @@ func OutSubject(tenantID, consumer string) string {
 func OutFilter(tenantID string) string { return "er.out." + tenantID + ".>" }
 
 // StreamConfig is the tenant's stream: processed events sourced from
-// ER_TENANT (same subjects, er.t.<tenant>.<type>) and the tenant's WASM
+// ER_TENANT (same subjects, er.t.<tenant>.<type>), its rejected events
+// sourced from ER_DLQ (er.dlq.<tenant>, the reason in headers) and its WASM
 // outputs published to it directly, with the tenant's limits.
 func StreamConfig(t tenant.Tenant) jetstream.StreamConfig {
 	age := time.Duration(t.Retention)
@@ -45,13 +46,16 @@ func StreamConfig(t tenant.Tenant) jetstream.StreamConfig {
 		Name:        StreamName(t.ID),
 		Description: "eventrunner: tenant " + t.ID + "'s processed events and WASM outputs",
 		Subjects:    []string{OutFilter(t.ID)},
-		Sources:     []*jetstream.StreamSource{{Name: bus.StreamTenant, FilterSubject: filter}},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		MaxAge:      age,
-		MaxBytes:    maxBytes,
-		Discard:     jetstream.DiscardOld,
-		Duplicates:  2 * time.Minute,
+		Sources: []*jetstream.StreamSource{
+			{Name: bus.StreamTenant, FilterSubject: filter},
+			{Name: bus.StreamDLQ, FilterSubject: bus.DLQSubject(t.ID)},
+		},
+		Retention:  jetstream.LimitsPolicy,
+		Storage:    jetstream.FileStorage,
+		MaxAge:     age,
+		MaxBytes:   maxBytes,
+		Discard:    jetstream.DiscardOld,
+		Duplicates: 2 * time.Minute,
 	}
 }
 
