@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
@@ -154,7 +157,9 @@ func TestFeederCountsOnce(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	f, err := analytics.NewFeeder(ctx, env.JS, s, analytics.FeederOptions{FlushInterval: 100 * time.Millisecond})
+	reg := prometheus.NewRegistry()
+	f, err := analytics.NewFeeder(ctx, env.JS, s, analytics.FeederOptions{FlushInterval: 100 * time.Millisecond, Metrics: reg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +199,28 @@ func TestFeederCountsOnce(t *testing.T) {
 	if n := env.Count(t, bus.StreamTenant, ""); n != 14 {
 		t.Errorf("ER_TENANT holds %d messages, want 14", n)
 	}
+	if got := eventsByOutcome(t, reg); got["inserted"] != 13 || got["dropped"] != 1 {
+		t.Errorf("eventrunner_analytics_events_total = %v, want 13 inserted and 1 dropped", got)
+	}
+}
+
+// eventsByOutcome reads eventrunner_analytics_events_total from reg.
+func eventsByOutcome(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "eventrunner_analytics_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 // TestInsertReplay inserts the same rows twice, as a feeder that crashed

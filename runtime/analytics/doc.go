@@ -19,7 +19,7 @@
 // accept (no DateTime64, Map, JSON, TTL or CODEC). Counts (and the HTTP
 // endpoint GET /v1/stats/counts) read the rollup.
 //
-// Imports: clickhouse-go v2, nats.go's jetstream, runtime/bus, runtime/ingest
+// Imports: clickhouse-go v2, nats.go's jetstream, the Prometheus client, runtime/bus, runtime/ingest
 // (authentication, problem details) and the standard library; never
 // generated/ or gen/.
 package analytics

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 )
@@ -26,6 +27,9 @@ type FeederOptions struct {
 	// AckWait is how long a pulled batch may stay unacknowledged before
 	// JetStream redelivers it (default 30 s).
 	AckWait time.Duration
+	// Metrics registers the feeder's series (rows, inserts, consumer lag);
+	// nil keeps them unexported.
+	Metrics prometheus.Registerer
 	Logger  *slog.Logger
 }
 
@@ -50,9 +54,10 @@ func (o FeederOptions) withDefaults() FeederOptions {
 
 // Feeder copies processed events from ER_TENANT into ClickHouse.
 type Feeder struct {
-	store *Store
-	cons  jetstream.Consumer
-	opts  FeederOptions
+	store   *Store
+	cons    jetstream.Consumer
+	opts    FeederOptions
+	metrics *feederMetrics
 }
 
 // NewFeeder creates (or updates) the durable consumer over every tenant's
@@ -73,7 +78,11 @@ func NewFeeder(ctx context.Context, js jetstream.JetStream, s *Store, opts Feede
 	if err != nil {
 		return nil, fmt.Errorf("analytics: consumer %s on %s: %w", opts.Durable, bus.StreamTenant, err)
 	}
-	return &Feeder{store: s, cons: cons, opts: opts}, nil
+	m, err := newFeederMetrics(opts.Metrics, cons)
+	if err != nil {
+		return nil, err
+	}
+	return &Feeder{store: s, cons: cons, opts: opts, metrics: m}, nil
 }
 
 // Run feeds until ctx is cancelled; the batch in hand is inserted and
@@ -123,6 +132,7 @@ func (f *Feeder) flush(ctx context.Context, msgs []jetstream.Msg) error {
 		if err != nil {
 			f.opts.Logger.Error("analytics: dropping a message that is not a processed event", "subject", m.Subject(), "err", err)
 			_ = m.Term()
+			f.metrics.events.WithLabelValues("dropped").Inc()
 			continue
 		}
 		rows = append(rows, r)
@@ -130,12 +140,17 @@ func (f *Feeder) flush(ctx context.Context, msgs []jetstream.Msg) error {
 	}
 	ictx, cancel := context.WithTimeout(ctx, f.opts.AckWait/2)
 	defer cancel()
-	if err := f.store.Insert(ictx, rows, uint64(time.Now().UnixNano())); err != nil {
+	start := time.Now()
+	if err := f.store.Insert(ictx, rows, uint64(start.UnixNano())); err != nil {
 		for _, m := range ok {
 			_ = m.NakWithDelay(time.Second)
 		}
+		f.metrics.events.WithLabelValues("retry").Add(float64(len(ok)))
 		return err
 	}
+	f.metrics.insert.Observe(time.Since(start).Seconds())
+	f.metrics.rows.Observe(float64(len(rows)))
+	f.metrics.events.WithLabelValues("inserted").Add(float64(len(ok)))
 	var errs []error
 	for _, m := range ok {
 		if err := m.Ack(); err != nil {

@@ -73,7 +73,7 @@ func (a *App) startAnalytics(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := analytics.NewFeeder(ctx, js, s, analytics.FeederOptions{Logger: a.log.With("component", "analytics")})
+	f, err := analytics.NewFeeder(ctx, js, s, analytics.FeederOptions{Metrics: a.metrics, Logger: a.log.With("component", "analytics")})
 	if err != nil {
 		return err
 	}
