@@ -261,3 +261,36 @@ func TestDeployRefused(t *testing.T) {
 		t.Errorf("%d consumers deployed", n)
 	}
 }
+
+// TestRestart: a deployment survives a restart (Start reloads it, checking
+// its signature again) unless its tenant's signing key was withdrawn.
+func TestRestart(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	bin := wasmtest.GoGuest(t)
+	if _, err := w.mgr.Deploy(ctx, "good", DeployRequest{Name: "summ", Module: bin, Signature: w.sign(t, "good", "good", "summ", bin), Pool: 1}); err != nil {
+		t.Fatal(err)
+	}
+	w.mgr.Close(ctx)
+	again := &Manager{Dir: w.mgr.Dir, Host: testHost(), JS: w.js, Tenants: w.reg}
+	again.Start(ctx)
+	defer again.Close(ctx)
+	if l := again.List("good"); len(l) != 1 || l[0].Name != "summ" || l[0].Limits.Pool != 1 {
+		t.Fatalf("after restart: %+v", l)
+	}
+	w.publish(t, "good", "after-restart", `{"a":1}`)
+	outs := read(t, w.js, tenantnats.StreamName("good"), "er.out.good.summ", 1)
+	if !strings.Contains(string(outs[0].Data()), "after-restart") {
+		t.Fatalf("output %s", outs[0].Data())
+	}
+	again.Close(ctx)
+	tn, _ := w.reg.Get("good")
+	tn.SigningKeys = nil
+	w.reg.Add(tn)
+	third := &Manager{Dir: w.mgr.Dir, Host: testHost(), JS: w.js, Tenants: w.reg}
+	third.Start(ctx)
+	defer third.Close(ctx)
+	if l := third.List("good"); len(l) != 0 {
+		t.Fatalf("a module whose signing key was withdrawn restarted: %+v", l)
+	}
+}
