@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,4 +287,32 @@ func TestServeCrashCassandraClickHouse(t *testing.T) {
 		t.Errorf("ClickHouse holds %d ids, Cassandra %d", len(got), len(stored))
 	}
 	s.stop(t)
+}
+
+// TestServeStatsDisabled checks that without --clickhouse-dsn the counts
+// route says how to enable it.
+func TestServeStatsDisabled(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	req, _ := http.NewRequest(http.MethodGet, s.httpURL+"/v1/stats/counts", nil)
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct{ Detail string }
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != http.StatusNotFound || !strings.Contains(p.Detail, "--clickhouse-dsn") {
+		t.Errorf("GET /v1/stats/counts without analytics: %d %+v %v", resp.StatusCode, p, err)
+	}
+}
+
+// TestServeCassandraUnreachable checks that serve refuses to start, naming
+// the store, when Cassandra cannot be reached (no silent fallback to Pebble).
+func TestServeCassandraUnreachable(t *testing.T) {
+	cmd := exec.Command(buildBinary(t), "serve", "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0",
+		"--nats-listen", "127.0.0.1:0", "--grpc-addr", "", "--cassandra-hosts", "127.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "start store") || !strings.Contains(string(out), "cassandra") {
+		t.Errorf("serve on an unreachable Cassandra: %v\n%s", err, out)
+	}
 }

@@ -65,9 +65,10 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 		return nil, err
 	}
 	a = &App{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry()}
+	started := a // `return nil, err` below sets a to nil before this defer runs
 	defer func() {
 		if err != nil {
-			a.close()
+			started.close()
 		}
 	}()
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
