@@ -46,12 +46,13 @@ lint:
 	$(GO) tool staticcheck ./...
 
 ## image: the engine's OCI image without Docker (gen/image): bin/image/oci and bin/image/eventrunner-<version>-<bundle>.tar
+# For a binary this machine cannot run: IMAGE_FLAGS="-version v1.2.3 -bundle <hash>".
 IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
 image:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/linux_$(IMAGE_ARCH)/eventrunner ./cmd/eventrunner
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} \
 	$(GO) run ./gen/image/cmd/mkimage -binary bin/linux_$(IMAGE_ARCH)/eventrunner -arch $(IMAGE_ARCH) \
-		-revision "$$(git rev-parse HEAD 2>/dev/null)" -out bin/image
+		-revision "$$(git rev-parse HEAD 2>/dev/null)" -out bin/image $(IMAGE_FLAGS)
 
 ## check-generated: fail when go generate changes anything
 check-generated: generate

@@ -398,8 +398,19 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", d)
 		}
 	}
-	if p := r.Problems(); len(p) > 0 {
-		fmt.Fprintf(w, "\nResult: REFUSED (%d problem(s))\n", len(p))
+	if !r.OK() {
+		var schemas, kbs int
+		for _, s := range r.Schemas {
+			if s.Problem != "" {
+				schemas++
+			}
+		}
+		for _, kb := range r.KBs {
+			if kb.Problem != "" {
+				kbs++
+			}
+		}
+		fmt.Fprintf(w, "\nResult: REFUSED (%d schema problem(s), %d knowledge base problem(s), %d go generate error(s))\n", schemas, kbs, len(r.HeadErrors))
 	} else {
 		fmt.Fprintln(w, "\nResult: OK")
 	}
