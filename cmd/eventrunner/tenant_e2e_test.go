@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 const adminKey = "e2e-admin-key-0123456789"
@@ -124,6 +127,34 @@ func TestServeTenants(t *testing.T) {
 	if out, err := tail(t, s.natsURL, "late", late.APIKey); err != nil || !strings.Contains(out, `"late-1"`) {
 		t.Errorf("late tail: %v\n%s", err, out)
 	}
+	// Rotating a key closes the connections made with the old one, which
+	// then cannot reconnect; the new key works.
+	nc, err := nats.Connect(s.natsURL, append(tenantnats.ClientOptions("acme", acme.APIKey), nats.MaxReconnects(0))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	code, _, b = request(t, http.MethodPost, s.httpURL+"/admin/v1/tenants/acme/rotate-key", adminKey, "", "")
+	var rotated tenant.Secrets
+	if code != 200 || json.Unmarshal(b, &rotated) != nil {
+		t.Fatalf("rotate: %d %s", code, b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !nc.IsClosed() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !nc.IsClosed() {
+		t.Error("a connection with the rotated-out key stayed open")
+	}
+	if _, err := nats.Connect(s.natsURL, tenantnats.ClientOptions("acme", acme.APIKey)...); err == nil {
+		t.Error("the rotated-out key still connects")
+	}
+	if code, _, _ := request(t, http.MethodGet, events+"/acme-1", rotated.APIKey, "", ""); code != 200 {
+		t.Errorf("new key: %d", code)
+	}
+	if code, _, _ := request(t, http.MethodGet, events+"/acme-1", acme.APIKey, "", ""); code != 401 {
+		t.Errorf("old key: %d", code)
+	}
+
 	// Deleting a tenant revokes its key at once.
 	if code, _, b := request(t, http.MethodDelete, s.httpURL+"/admin/v1/tenants/late", adminKey, "", ""); code != 204 {
 		t.Fatalf("admin delete: %d %s", code, b)

@@ -47,7 +47,7 @@ func (a *App) startTenants(context.Context) error {
 		return err
 	}
 	a.tn.manager = &tenant.Manager{Path: a.tn.path, Registry: a.tenants, NewSigningKey: NewSigningKey,
-		Changed: a.tenantChanged, Removed: a.tenantRemoved}
+		Changed: a.tenantChanged, Removed: a.tenantRemoved, KeysRevoked: a.disconnectTenant}
 	return nil
 }
 

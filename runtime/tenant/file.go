@@ -129,6 +129,9 @@ type Manager struct {
 	// was deleted; either may be nil.
 	Changed func(Tenant) error
 	Removed func(id string) error
+	// KeysRevoked runs after RotateKey dropped the old keys (to close
+	// connections made with them); may be nil.
+	KeysRevoked func(id string)
 
 	mu sync.Mutex
 }
@@ -189,7 +192,13 @@ func (m *Manager) RotateKey(id string, keepOld bool) (Secrets, error) {
 	} else {
 		t.KeyHashes = []string{HashKey(s.APIKey)}
 	}
-	return s, m.put(t)
+	if err := m.put(t); err != nil {
+		return Secrets{}, err
+	}
+	if !keepOld && m.KeysRevoked != nil {
+		m.KeysRevoked(id)
+	}
+	return s, nil
 }
 
 // Delete removes a tenant.

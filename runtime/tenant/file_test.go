@@ -68,11 +68,12 @@ func TestReadFileErrors(t *testing.T) {
 
 func TestManager(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tenants.yaml")
-	var changed, removed []string
+	var changed, removed, revoked []string
 	m := &Manager{Path: path, Registry: NewRegistry(),
 		NewSigningKey: func() (string, string, error) { return "SEED", "PUB", nil },
 		Changed:       func(t Tenant) error { changed = append(changed, t.ID); return nil },
 		Removed:       func(id string) error { removed = append(removed, id); return nil },
+		KeysRevoked:   func(id string) { revoked = append(revoked, id) },
 	}
 	s, err := m.Create(Tenant{ID: "acme", RatePerSec: 10})
 	if err != nil {
@@ -117,8 +118,8 @@ func TestManager(t *testing.T) {
 	if ts, _ := ReadFile(path); len(ts) != 0 {
 		t.Fatalf("file after delete: %+v", ts)
 	}
-	if strings.Join(changed, ",") != "acme,acme,acme,acme" || strings.Join(removed, ",") != "acme" {
-		t.Errorf("hooks: changed %v removed %v", changed, removed)
+	if strings.Join(changed, ",") != "acme,acme,acme,acme" || strings.Join(removed, ",") != "acme" || strings.Join(revoked, ",") != "acme" {
+		t.Errorf("hooks: changed %v removed %v revoked %v", changed, removed, revoked)
 	}
 }
 
