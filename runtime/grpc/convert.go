@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
@@ -16,15 +17,29 @@ import (
 // (subject, time, datacontenttype, dataschema, tenantid) and extensions
 // come from the attributes map; data must be JSON, in text_data or
 // binary_data. Spec checks are left to the Normalizer, as over HTTP.
+//
+// vtprotobuf does not check that strings are UTF-8 as protobuf does, so
+// eventOf does.
 func eventOf(m *cepb.CloudEvent) (*cloudevents.Event, error) {
 	ev := &cloudevents.Event{SpecVersion: m.GetSpecVersion(), ID: m.GetId(), Source: m.GetSource(), Type: m.GetType()}
+	for name, s := range map[string]string{"id": ev.ID, "source": ev.Source, "spec_version": ev.SpecVersion, "type": ev.Type} {
+		if !utf8.ValidString(s) {
+			return ev, notUTF8(name)
+		}
+	}
 	for name, v := range m.GetAttributes() {
+		if !utf8.ValidString(name) {
+			return ev, notUTF8("attributes")
+		}
 		if err := setAttr(ev, name, v); err != nil {
 			return ev, err
 		}
 	}
 	switch d := m.GetData().(type) {
 	case *cepb.CloudEvent_TextData:
+		if !utf8.ValidString(d.TextData) {
+			return ev, notUTF8("text_data")
+		}
 		ev.Data = []byte(d.TextData)
 	case *cepb.CloudEvent_BinaryData:
 		ev.Data = d.BinaryData
@@ -38,7 +53,14 @@ func eventOf(m *cepb.CloudEvent) (*cloudevents.Event, error) {
 	return ev, nil
 }
 
+func notUTF8(field string) error {
+	return &runner.Error{Kind: runner.KindMalformed, Field: field, Reason: "not valid UTF-8"}
+}
+
 func setAttr(ev *cloudevents.Event, name string, v *cepb.CloudEvent_CloudEventAttributeValue) error {
+	if s, ok := attrString(v); ok && !utf8.ValidString(s) {
+		return notUTF8(name)
+	}
 	switch name {
 	case "subject", "time", "datacontenttype", "dataschema", "tenantid":
 		s, ok := attrString(v)
@@ -120,7 +142,18 @@ func (s *Server) typedToEvent(te *rules.TypedEvent) (*cloudevents.Event, error) 
 		DataSchema:  sch.ID,
 		Data:        te.Fact.AppendJSON(make([]byte, 0, 512)),
 	}
+	for name, s := range map[string]string{"id": ev.ID, "source": ev.Source, "subject": ev.Subject} {
+		if !utf8.ValidString(s) {
+			return ev, notUTF8(name)
+		}
+	}
+	if !utf8.Valid(ev.Data) {
+		return ev, notUTF8("data")
+	}
 	for k, v := range te.Extensions {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return ev, notUTF8("extensions")
+		}
 		if k == "tenantid" {
 			ev.TenantID = v
 			continue
