@@ -36,11 +36,20 @@ func ReadFile(path string) ([]Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenants file: %w", err)
 	}
+	ts, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("tenants file %s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// Parse reads the YAML of a tenants file and checks every tenant.
+func Parse(b []byte) ([]Tenant, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("tenants file %s: %w", path, err)
+		return nil, err
 	}
 	seen := map[string]bool{}
 	var errs []error
@@ -54,7 +63,7 @@ func ReadFile(path string) ([]Tenant, error) {
 		seen[t.ID] = true
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("tenants file %s: %w", path, errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	return f.Tenants, nil
 }
