@@ -61,7 +61,7 @@ type CassandraOptions struct {
 // that a delete of one Put never shadows the re-insert of a later one.
 //
 // Concurrent Puts of the same (tenant, id) are serialised inside a process
-// by striped locks. Across processes, the pipeline delivers an event to one
+// by per-id locks. Across processes, the pipeline delivers an event to one
 // engine at a time; two processes racing to write different content for one
 // id may leave an extra list row until the id is written again.
 type Cassandra struct {
@@ -70,7 +70,7 @@ type Cassandra struct {
 	cql     cassandraCQL
 	bucket  int64 // seconds per list partition
 
-	locks   [256]sync.Mutex
+	locks   keyLocks
 	buckets bucketCache
 
 	clockMu sync.Mutex

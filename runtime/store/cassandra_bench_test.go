@@ -78,3 +78,27 @@ func BenchmarkCassandraPutRedelivery(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkCassandraPutConcurrentBatches has 8 writers put 256 records per
+// call, as the engine's workers do with their fetch batches.
+func BenchmarkCassandraPutConcurrentBatches(b *testing.B) {
+	s := openCassandra(b, cassandraOptions(cassandraHosts(b)))
+	const batch = 256
+	var next atomic.Int64
+	b.SetBytes(int64(len(benchEvent)) * batch)
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		recs := make([]store.Record, batch)
+		for pb.Next() {
+			base := next.Add(batch)
+			for i := range recs {
+				recs[i] = benchRecord(base + int64(i))
+			}
+			if err := s.Put(context.Background(), recs); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}

@@ -7,9 +7,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -99,25 +99,57 @@ func contentDigest(r *Record, pos []byte) []byte {
 	return h.Sum(nil)
 }
 
-// lock takes the striped locks of the batch's ids in index order (so that
+// lock takes the locks of the batch's (tenant, id)s in key order (so that
 // two Puts never wait for each other crosswise) and returns their release.
+// Locks are per id, not striped: concurrent batches of hundreds of distinct
+// ids would almost always share a stripe and run one at a time.
 func (s *Cassandra) lock(batch []*casRecord) func() {
-	idx := make([]int, 0, len(batch))
-	for _, c := range batch {
-		h := fnv.New32a()
-		h.Write([]byte(c.r.Tenant))
-		h.Write([]byte{0})
-		h.Write([]byte(c.r.ID))
-		idx = append(idx, int(h.Sum32()%uint32(len(s.locks))))
+	keys := make([]string, len(batch))
+	for i, c := range batch {
+		keys[i] = c.r.Tenant + "\x00" + c.r.ID
 	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		s.locks[i].Lock()
+	slices.Sort(keys)
+	return s.locks.lock(keys)
+}
+
+// keyLocks is a mutex per key, for the keys in use only.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock locks keys (sorted, distinct) one after the other and returns the
+// function that unlocks them.
+func (l *keyLocks) lock(keys []string) func() {
+	held := make([]*keyLock, len(keys))
+	for i, k := range keys {
+		l.mu.Lock()
+		if l.m == nil {
+			l.m = make(map[string]*keyLock)
+		}
+		e := l.m[k]
+		if e == nil {
+			e = &keyLock{}
+			l.m[k] = e
+		}
+		e.refs++
+		l.mu.Unlock()
+		e.Lock()
+		held[i] = e
 	}
 	return func() {
-		for _, i := range idx {
-			s.locks[i].Unlock()
+		for i, e := range held {
+			e.Unlock()
+			l.mu.Lock()
+			if e.refs--; e.refs == 0 {
+				delete(l.m, keys[i])
+			}
+			l.mu.Unlock()
 		}
 	}
 }
