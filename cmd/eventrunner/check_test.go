@@ -226,6 +226,34 @@ func TestSchemaPullRequests(t *testing.T) {
 			"Result: REFUSED")
 	})
 
+	t.Run("new event type and rule edits", func(t *testing.T) {
+		root := schemaRepo(t)
+		dir := filepath.Join(root, "schemas", "com.acme.order.cancelled")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "v1.json"), `{"$id": "com.acme.order.cancelled/v1", "type": "object", "properties": {"orderId": {"type": "string"}}}`)
+		grl := filepath.Join(root, "rules", "orders", "pricing.grl")
+		src, _ := os.ReadFile(grl)
+		writeFile(t, grl, string(src)+"\nrule Extra \"one more\" salience 1 {\n    when\n        Order.Total > 1000000\n    then\n        Event.Tag(\"huge\");\n        Retract(\"Extra\");\n}\n")
+		out, code := runCheckBase(t, root)
+		if code != 0 {
+			t.Errorf("check --base exit %d, want 0", code)
+		}
+		mustContain(t, "report", out,
+			"added    com.acme.order.cancelled/v1  first version of its event type",
+			"orders 1.0.0 (binds com.acme.order.created/v1)",
+			"rules changed but the version is still 1.0.0; consider bumping it in kb.yaml",
+			"Result: OK")
+
+		writeFile(t, grl, string(src)+"\nrule Bad \"typo\" {\n    when\n        Order.Totl > 1\n    then\n        Retract(\"Bad\");\n}\n")
+		out, code = runCheckBase(t, root)
+		if code != 1 {
+			t.Errorf("check --base exit %d, want 1", code)
+		}
+		mustContain(t, "report", out, "rules/orders/pricing.grl:", "Order has no field Totl", "Result: REFUSED")
+	})
+
 	t.Run("published version removed", func(t *testing.T) {
 		root := schemaRepo(t)
 		if err := os.Remove(filepath.Join(root, "schemas", "com.acme.payment.captured", "v1.json")); err != nil {
