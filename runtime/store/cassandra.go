@@ -56,8 +56,8 @@ type CassandraOptions struct {
 // Cassandra is the Store on Apache Cassandra or ScyllaDB (see
 // cassandra_schema.go for the tables). A Put reads the id table to keep
 // StoredAt and find rows to move, writes the list rows of a partition in
-// unlogged batches, then the id rows, then deletes rows left at an old
-// position. Writes carry client timestamps from a per-store monotonic clock so
+// unlogged batches, deletes rows left at an old position, then writes the
+// id rows. Writes carry client timestamps from a per-store monotonic clock so
 // that a delete of one Put never shadows the re-insert of a later one.
 //
 // Concurrent Puts of the same (tenant, id) are serialised inside a process
@@ -72,6 +72,10 @@ type Cassandra struct {
 
 	locks   keyLocks
 	buckets bucketCache
+
+	// afterStep, set by tests only, can fail a Put after a named write
+	// step, as a crash there would.
+	afterStep func(step string) error
 
 	clockMu sync.Mutex
 	clock   int64 // last write timestamp, µs

@@ -40,8 +40,10 @@ const (
 // Put upserts recs. Records are compared with their stored version by a
 // digest of their content, so a redelivered event writes nothing and keeps
 // StoredAt. Rows go in order: the bucket index, the list rows (unlogged
-// batches per partition), the id rows, then deletes of rows a record moved
-// away from; a Put interrupted anywhere is completed by repeating it.
+// batches per partition), deletes of the rows a record moved away from,
+// and last the id rows, which say "stored": a Put interrupted anywhere is
+// completed by repeating it, because until the id row is written a repeat
+// does every step again.
 func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -181,12 +183,17 @@ func (s *Cassandra) put(ctx context.Context, batch []*casRecord) error {
 	}{
 		{"bucket index", s.bucketRows(changed, now)},
 		{"list rows", s.listRows(changed)},
-		{"id rows", s.idRows(changed)},
 		{"old list rows", s.oldRowDeletes(changed)},
+		{"id rows", s.idRows(changed)},
 	}
 	for _, step := range steps {
 		if err := s.exec(ctx, step.stmts, ts); err != nil {
 			return fmt.Errorf("write %s: %w", step.what, err)
+		}
+		if s.afterStep != nil {
+			if err := s.afterStep(step.what); err != nil {
+				return err
+			}
 		}
 	}
 	for _, st := range steps[0].stmts {

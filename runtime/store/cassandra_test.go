@@ -197,3 +197,47 @@ func TestCassandraOptions(t *testing.T) {
 		t.Errorf("ParseCassandraHosts = %q", got)
 	}
 }
+
+// TestCassandraInterruptedPut fails Puts after each write step, as a crash
+// there would, and checks that repeating the Put (what a redelivery does)
+// leaves the record exactly once, at its new place, in every index.
+func TestCassandraInterruptedPut(t *testing.T) {
+	hosts := cassandraHosts(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, step := range []string{"bucket index", "list rows", "old list rows", "id rows"} {
+		t.Run(step, func(t *testing.T) {
+			s := openCassandra(t, cassandraOptions(hosts))
+			v1 := store.Record{Tenant: "acme", ID: "r", Type: "t.one", Time: at, Event: []byte(`{"v":1}`)}
+			v2 := store.Record{Tenant: "acme", ID: "r", Type: "t.two", Time: at.Add(3 * time.Hour), Event: []byte(`{"v":2}`)}
+			if err := s.Put(ctx, []store.Record{v1}); err != nil {
+				t.Fatal(err)
+			}
+			store.FailCassandraPutAfter(s, step)
+			if err := s.Put(ctx, []store.Record{v2}); err == nil {
+				t.Fatal("the injected failure did not fail the Put")
+			}
+			store.FailCassandraPutAfter(s, "")
+			if err := s.Put(ctx, []store.Record{v2}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, "acme", "r")
+			if err != nil || string(got.Event) != `{"v":2}` {
+				t.Fatalf("Get after the repeat: %s, %v", got.Event, err)
+			}
+			for _, q := range []store.Query{{Tenant: "acme"}, {Tenant: "acme", Type: "t.two"}, {Tenant: "acme", Type: "t.one"}} {
+				p, err := s.List(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := 1
+				if q.Type == "t.one" {
+					want = 0
+				}
+				if len(p.Records) != want || (want == 1 && string(p.Records[0].Event) != `{"v":2}`) {
+					t.Errorf("List(type %q) after the repeat: %d records, want %d of v2", q.Type, len(p.Records), want)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // TruncateCassandra empties the event tables, so that a test gets an empty
 // store without paying for new tables (a schema change takes about a second).
@@ -16,4 +19,20 @@ func TruncateCassandra(ctx context.Context, s *Cassandra) error {
 // DropCassandraKeyspace removes the store's keyspace.
 func DropCassandraKeyspace(ctx context.Context, s *Cassandra) error {
 	return s.session.Query("DROP KEYSPACE IF EXISTS " + s.opts.Keyspace).WithContext(ctx).Exec()
+}
+
+// FailCassandraPutAfter makes the store's Puts fail right after write step
+// ("bucket index", "list rows", "old list rows", "id rows"), as a process
+// crashing there would; "" restores it.
+func FailCassandraPutAfter(s *Cassandra, step string) {
+	if step == "" {
+		s.afterStep = nil
+		return
+	}
+	s.afterStep = func(got string) error {
+		if got == step {
+			return errors.New("injected crash after " + step)
+		}
+		return nil
+	}
 }
