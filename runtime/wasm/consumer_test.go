@@ -124,7 +124,7 @@ func TestConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := w.mgr.Deploy(ctx, "evil", DeployRequest{Name: "evil", Module: bin, Signature: w.sign(t, "evil", "evil", "evil", bin),
-		TimeoutMS: 1000, MemoryMB: 32, MaxAttempts: 2}); err != nil {
+		TimeoutMS: 3000, MemoryMB: 16, MaxAttempts: 2}); err != nil {
 		t.Fatal(err)
 	}
 	hostile := []string{"loop", "bomb", "trap", "bigemit"}

@@ -76,7 +76,7 @@ func TestASGuestTransforms(t *testing.T) {
 // TestHostileGuest: each misbehaviour ends in a clear error within the
 // deadline, the instance is replaced, and the next event is fine.
 func TestHostileGuest(t *testing.T) {
-	m := loadGo(t, Limits{Timeout: 2 * time.Second, MemoryMB: 32, MaxEmitBytes: 1 << 20})
+	m := loadGo(t, Limits{Timeout: 3 * time.Second, MemoryMB: 16, MaxEmitBytes: 1 << 20})
 	tests := []struct {
 		mode, kind, reason string
 	}{
