@@ -1,7 +1,9 @@
 // Package store keeps processed events so that they can be read back by id
 // and listed per tenant in event-time order. It defines the Store contract
 // (Record, Query, Page, the opaque cursor) shared by every backend, and the
-// embedded Pebble backend that `eventrunner serve` uses by default.
+// embedded Pebble backend that `eventrunner serve` uses by default, and the
+// Cassandra/ScyllaDB backend (cassandra*.go, docs/storage.md) it uses with
+// --cassandra-hosts.
 //
 // A backend is an upsert keyed by (tenant, id): the engine may write the same
 // processed event again after a redelivery and the store must neither
@@ -10,6 +12,6 @@
 // that every backend pages the same way. storetest holds the contract tests
 // every backend runs.
 //
-// It imports the standard library and Pebble only; it never imports
+// It imports the standard library, Pebble and gocql only; it never imports
 // generated/, gen/ or the other runtime packages.
 package store
