@@ -11,11 +11,23 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
-// stream runs one bidirectional stream: a goroutine receives, the caller's
-// goroutine accepts whatever has arrived (up to MaxBatch events) in one
-// batch and sends an ack per event, in order. Batching what is already
-// there costs a fast producer no latency and gives it one round of PubAcks
-// per batch instead of per event.
+// streamDepth is how many batches of one stream may wait for their PubAcks
+// at once: while one batch waits, the next is validated and published.
+const streamDepth = 4
+
+// pending is a batch of a stream on its way to JetStream; sts receives its
+// statuses.
+type pending struct {
+	items []item
+	sts   chan []*status.Status
+}
+
+// stream runs one bidirectional stream: a goroutine receives; this one
+// cuts what has arrived (up to MaxBatch events) into batches and accepts
+// each in its own goroutine, up to streamDepth at once; a third sends the
+// acks, batch after batch, so they come in the order the events came.
+// Batching what is already there costs a fast producer no latency and gives
+// it one round of PubAcks per batch instead of per event.
 func (s *Server) stream(ctx context.Context, recv func() (item, error), send func(*rules.Ack) error) error {
 	t := tenantOf(ctx)
 	ctx, cancel := context.WithCancel(ctx)
@@ -39,19 +51,53 @@ func (s *Server) stream(ctx context.Context, recv func() (item, error), send fun
 			}
 		}
 	}()
-	batch := make([]item, 0, s.cfg.MaxBatch)
+	queue := make(chan pending, streamDepth-1)
+	sent := make(chan error, 1)
+	go func() { sent <- s.sendAcks(queue, send, cancel) }()
+	drained := s.batches(ctx, in, func(batch []item) bool {
+		p := pending{items: batch, sts: make(chan []*status.Status, 1)}
+		go func() { p.sts <- s.acceptBatch(ctx, t, p.items) }()
+		select {
+		case queue <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	close(queue)
+	if err := <-sent; err != nil {
+		return err
+	}
+	if drained {
+		return status.Error(codes.Unavailable, "server shutting down: events without an ack were not stored, send them again")
+	}
+	// recvErr is written before close(in), which batches has seen.
+	if recvErr != nil {
+		if _, ok := status.FromError(recvErr); ok {
+			return recvErr
+		}
+		return status.Error(codes.Canceled, recvErr.Error())
+	}
+	return nil
+}
+
+// batches cuts what arrives on in into batches for accept until in closes,
+// accept refuses, or the server drains (then it reports true).
+func (s *Server) batches(ctx context.Context, in <-chan item, accept func([]item) bool) (drained bool) {
 	for {
 		var it item
 		var ok bool
 		select {
 		case it, ok = <-in:
 		case <-s.draining:
-			return status.Error(codes.Unavailable, "server shutting down: events without an ack were not stored, send them again")
+			return true
+		case <-ctx.Done():
+			return false
 		}
 		if !ok {
-			break
+			return false
 		}
-		batch = append(batch[:0], it)
+		batch := append(make([]item, 0, 16), it)
 		open := true
 	fill:
 		for len(batch) < s.cfg.MaxBatch {
@@ -66,21 +112,22 @@ func (s *Server) stream(ctx context.Context, recv func() (item, error), send fun
 				break fill
 			}
 		}
-		for i, st := range s.acceptBatch(ctx, t, batch) {
-			if err := send(ackOf(batch[i].ev.ID, batch[i].ev.Source, st)); err != nil {
+		if !accept(batch) || !open {
+			return false
+		}
+	}
+}
+
+// sendAcks sends the acks of each batch in queue order; on a send error it
+// cancels the stream.
+func (s *Server) sendAcks(queue <-chan pending, send func(*rules.Ack) error, cancel context.CancelFunc) error {
+	for p := range queue {
+		for i, st := range <-p.sts {
+			if err := send(ackOf(p.items[i].ev.ID, p.items[i].ev.Source, st)); err != nil {
+				cancel()
 				return err
 			}
 		}
-		if !open {
-			break
-		}
-	}
-	// recvErr is written before close(in), which the loop has seen.
-	if recvErr != nil {
-		if _, ok := status.FromError(recvErr); ok {
-			return recvErr
-		}
-		return status.Error(codes.Canceled, recvErr.Error())
 	}
 	return nil
 }
