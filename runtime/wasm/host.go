@@ -229,7 +229,8 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		WithName(""). // anonymous: many instances of one module
 		WithStartFunctions(m.start...).
 		WithStdout(stderr).WithStderr(stderr).
-		WithRandSource(rand.Reader)
+		WithRandSource(rand.Reader).
+		WithSysNanotime().WithSysWalltime()
 	ictx, cancel := context.WithTimeout(ctx, 10*m.lim.Timeout)
 	defer cancel()
 	mod, err := m.rt.InstantiateModule(ictx, m.compiled, cfg)
