@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,7 +139,11 @@ func newTenantListCmd(target *tenantTarget) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "TENANT\tKEYS\tSIGNING KEYS\tLIMITS")
 			for _, t := range ts {
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", t.ID, len(t.KeyHashes), len(t.SigningKeys), tenant.FormatLimits(t))
+				keys := "-" // the admin API does not show key digests
+				if len(t.KeyHashes) > 0 {
+					keys = strconv.Itoa(len(t.KeyHashes))
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", t.ID, keys, len(t.SigningKeys), tenant.FormatLimits(t))
 			}
 			return w.Flush()
 		},

@@ -127,6 +127,17 @@ func TestServeTenants(t *testing.T) {
 	if out, err := tail(t, s.natsURL, "late", late.APIKey); err != nil || !strings.Contains(out, `"late-1"`) {
 		t.Errorf("late tail: %v\n%s", err, out)
 	}
+	// The CLI goes through the admin API with --server.
+	if out, err := run(t, "tenant", "create", "viaapi", "--rate", "5", "--server", s.httpURL, "--admin-key", adminKey); err != nil || !strings.Contains(out, "API key") {
+		t.Fatalf("tenant create --server: %v\n%s", err, out)
+	}
+	if out, err := run(t, "tenant", "list", "--server", s.httpURL, "--admin-key", adminKey); err != nil || !strings.Contains(out, "viaapi") || !strings.Contains(out, "rate=5/s") {
+		t.Fatalf("tenant list --server: %v\n%s", err, out)
+	}
+	if out, err := run(t, "tenant", "list", "--server", s.httpURL, "--admin-key", "wrong-admin-key-000"); err == nil {
+		t.Fatalf("tenant list with a wrong admin key:\n%s", out)
+	}
+
 	// Rotating a key closes the connections made with the old one, which
 	// then cannot reconnect; the new key works.
 	nc, err := nats.Connect(s.natsURL, append(tenantnats.ClientOptions("acme", acme.APIKey), nats.MaxReconnects(0))...)
