@@ -217,7 +217,10 @@ func (m *Manager) Delete(id string) error {
 	if _, ok := m.Registry.Get(id); !ok {
 		return fmt.Errorf("tenant %s: %w", id, ErrNotFound)
 	}
-	rest := m.without(id)
+	rest, err := m.without(id)
+	if err != nil {
+		return err
+	}
 	if err := m.save(rest); err != nil {
 		return err
 	}
@@ -232,7 +235,11 @@ func (m *Manager) put(t Tenant) error {
 	if err := t.Check(); err != nil {
 		return err
 	}
-	if err := m.save(append(m.without(t.ID), t)); err != nil {
+	rest, err := m.without(t.ID)
+	if err != nil {
+		return err
+	}
+	if err := m.save(append(rest, t)); err != nil {
 		return err
 	}
 	if err := m.Registry.Add(t); err != nil {
@@ -245,13 +252,15 @@ func (m *Manager) put(t Tenant) error {
 }
 
 // without lists the stored tenants but id. With a file, the file is the
-// truth (the registry may also hold in-memory tenants such as the demo).
-func (m *Manager) without(id string) []Tenant {
-	var all []Tenant
+// truth (the registry may also hold in-memory tenants such as the demo); a
+// file that does not parse is an error, never overwritten.
+func (m *Manager) without(id string) ([]Tenant, error) {
+	all := m.Registry.List()
 	if m.Path != "" {
-		all, _ = ReadFile(m.Path)
-	} else {
-		all = m.Registry.List()
+		var err error
+		if all, err = ReadFile(m.Path); err != nil {
+			return nil, err
+		}
 	}
 	out := all[:0]
 	for _, t := range all {
@@ -259,7 +268,7 @@ func (m *Manager) without(id string) []Tenant {
 			out = append(out, t)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (m *Manager) save(ts []Tenant) error {

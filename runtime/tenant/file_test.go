@@ -155,3 +155,18 @@ func TestLimiter(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerKeepsABrokenFile: a tenants file that does not parse is
+// reported, never overwritten with what the registry holds.
+func TestManagerKeepsABrokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenants.yaml")
+	broken := []byte("tenants:\n  - id: acme\n    colour: red\n")
+	os.WriteFile(path, broken, 0o600)
+	m := &Manager{Path: path, Registry: NewRegistry()}
+	if _, err := m.Create(Tenant{ID: "other"}); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Fatalf("create over a broken file: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != string(broken) {
+		t.Fatalf("file overwritten:\n%s", b)
+	}
+}
