@@ -251,6 +251,7 @@ func TestDeployRefused(t *testing.T) {
 		{"other module", "evil", DeployRequest{Name: "x", Module: append([]byte{}, bin[:len(bin)-1]...), Signature: valid}, "does not match the claims"},
 		{"other name", "evil", DeployRequest{Name: "y", Module: bin, Signature: valid}, `for consumer "x", not "y"`},
 		{"memory above the cap", "evil", DeployRequest{Name: "x", Module: bin, Signature: valid, MemoryMB: 100000}, "above the host's"},
+		{"pool above the cap", "evil", DeployRequest{Name: "x", Module: bin, Signature: valid, Pool: 100}, "pool 100 above 16"},
 	}
 	for _, tt := range tests {
 		if _, err := w.mgr.Deploy(ctx, tt.tenant, tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -259,6 +260,18 @@ func TestDeployRefused(t *testing.T) {
 	}
 	if n := len(w.mgr.List("evil")); n != 0 {
 		t.Errorf("%d consumers deployed", n)
+	}
+	// At most MaxPerTenant consumers per tenant; redeploying one is fine.
+	w.mgr.MaxPerTenant = 1
+	if _, err := w.mgr.Deploy(ctx, "evil", DeployRequest{Name: "x", Module: bin, Signature: valid, Pool: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.mgr.Deploy(ctx, "evil", DeployRequest{Name: "x", Module: bin, Signature: valid, Pool: 1}); err != nil {
+		t.Fatalf("redeploy: %v", err)
+	}
+	second := w.sign(t, "evil", "evil", "y", bin)
+	if _, err := w.mgr.Deploy(ctx, "evil", DeployRequest{Name: "y", Module: bin, Signature: second}); err == nil || !strings.Contains(err.Error(), "already runs 1 WASM consumers") {
+		t.Errorf("second consumer: %v", err)
 	}
 }
 

@@ -65,8 +65,8 @@ func (l Limits) Check() error {
 	if l.Timeout > time.Minute {
 		errs = append(errs, fmt.Errorf("timeout %s above 1m", l.Timeout))
 	}
-	if l.Pool > 64 {
-		errs = append(errs, fmt.Errorf("pool %d above 64", l.Pool))
+	if l.Pool > 16 {
+		errs = append(errs, fmt.Errorf("pool %d above 16", l.Pool))
 	}
 	return errors.Join(errs...)
 }

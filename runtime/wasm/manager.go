@@ -70,6 +70,9 @@ type Manager struct {
 	Log     *slog.Logger
 	// Backoff overrides DefaultBackoff (tests use short delays).
 	Backoff []time.Duration
+	// MaxPerTenant bounds a tenant's consumers, so that one tenant cannot
+	// take the host's memory and cores from the others; default 8.
+	MaxPerTenant int
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -145,6 +148,9 @@ func (m *Manager) Deploy(ctx context.Context, tenantID string, req DeployRequest
 	if claims.Name != req.Name {
 		return Info{}, &SignatureError{Reason: fmt.Sprintf("the claims are for consumer %q, not %q", claims.Name, req.Name)}
 	}
+	if n, max := m.count(t.ID, req.Name), m.maxPerTenant(); n >= max {
+		return Info{}, &GuestError{Kind: "limit", Reason: fmt.Sprintf("tenant %s already runs %d WASM consumers, the most allowed", t.ID, max)}
+	}
 	if req.Deliver != "" && req.Deliver != "new" && req.Deliver != "all" {
 		return Info{}, &GuestError{Kind: "abi", Reason: fmt.Sprintf("deliver %q: want new or all", req.Deliver)}
 	}
@@ -164,6 +170,26 @@ func (m *Manager) Deploy(ctx context.Context, tenantID string, req DeployRequest
 		return Info{}, err
 	}
 	return m.info(d.Tenant, d.Name)
+}
+
+// count is how many consumers a tenant runs besides one named except.
+func (m *Manager) count(tenantID, except string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.running {
+		if c.d.Tenant == tenantID && c.d.Name != except {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) maxPerTenant() int {
+	if m.MaxPerTenant > 0 {
+		return m.MaxPerTenant
+	}
+	return 8
 }
 
 // run loads the module and starts (or replaces) its consumer.
