@@ -165,6 +165,14 @@ func TestGRPCSameAsHTTP(t *testing.T) {
 		}
 	}
 
+	// Retries are acknowledged and deduplicated by source and id.
+	if resp, err := generic.Publish(ctx, &cepb.CloudEventBatch{Events: batch.Events[:1]}); err != nil || resp.Accepted != 1 {
+		t.Fatalf("generic retry: %v %v", resp, err)
+	}
+	if _, err := typed.PublishOrderCreatedV1(ctx, typedOrder(t, id("typed", 0), samples[0])); err != nil {
+		t.Fatalf("typed retry: %v", err)
+	}
+
 	for i := range samples {
 		want := withoutID(s.waitEvent(t, id("http", i)))
 		if want["erfired"] == nil || want["data"] == nil {
@@ -175,6 +183,14 @@ func TestGRPCSameAsHTTP(t *testing.T) {
 				gb, _ := json.Marshal(got)
 				wb, _ := json.Marshal(want)
 				t.Errorf("%s event %d differs from HTTP's\n got: %s\nwant: %s", way, i, gb, wb)
+			}
+		}
+	}
+	got := readTenantStream(t, s.natsURL, "demo", len(ways)*len(samples))
+	for _, way := range ways {
+		for i := range samples {
+			if n := got[id(way, i)]; n != 1 {
+				t.Errorf("tenant stream has %s %d times, want once", id(way, i), n)
 			}
 		}
 	}
