@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"reflect"
@@ -357,6 +358,17 @@ func TestGRPCRefusals(t *testing.T) {
 		s.waitEvent(t, "send-1")
 	})
 	s.waitEvent(t, "ok-2")
+	resp, err := http.Get(s.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`eventrunner_grpc_ingest_events_total{code="InvalidArgument",tenant="demo"}`, `eventrunner_grpc_ingest_events_total{code="OK",tenant="demo"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	s.stop(t)
 }
 

@@ -37,6 +37,7 @@ func (a *App) startGRPC(context.Context) error {
 		Accept:        &runner.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub},
 		Registry:      a.reg,
 		Limiter:       a.tn.limiter,
+		Metrics:       ergrpc.NewMetrics(a.metrics),
 		Typed:         a.cfg.TypedGRPC,
 		MaxEventBytes: int(a.cfg.MaxEventBytes),
 	})

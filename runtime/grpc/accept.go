@@ -3,6 +3,7 @@ package grpc
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,7 +22,9 @@ type item struct {
 // call (one round of PubAcks) and returns each item's status, in order
 // (nil: stored). A tenant's rate limit refuses the whole batch.
 func (s *Server) acceptBatch(ctx context.Context, t tenant.Tenant, items []item) []*status.Status {
+	start := time.Now()
 	out := make([]*status.Status, len(items))
+	defer func() { s.cfg.Metrics.observe(t.ID, out, time.Since(start)) }()
 	evs := make([]*cloudevents.Event, 0, len(items))
 	idx := make([]int, 0, len(items))
 	limit := s.cfg.MaxEventBytes

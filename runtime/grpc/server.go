@@ -49,6 +49,8 @@ type Config struct {
 	Registry *rules.Registry
 	// Limiter, when set, rate-limits tenants (RESOURCE_EXHAUSTED).
 	Limiter Limiter
+	// Metrics is optional.
+	Metrics *Metrics
 	// Typed registers the generated typed services (typedpb.RegisterServices);
 	// nil serves the generic service only.
 	Typed func(grpc.ServiceRegistrar, rules.TypedSink)
