@@ -119,10 +119,8 @@ func attrJSON(v *cepb.CloudEvent_CloudEventAttributeValue) json.RawMessage {
 	return quote(s)
 }
 
-func quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
-}
+// quote is s as a JSON string, without reflection.
+func quote(s string) json.RawMessage { return rules.AppendString(nil, s) }
 
 // typedToEvent makes the CloudEvent of an event received typed: type and
 // dataschema from its fact's schema, data the fact's JSON (generated
