@@ -33,19 +33,30 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	if !ok {
 		return fallback.Marshal(v)
 	}
+	// vtprotobuf sizes a oneof holding a nil message as an empty one but
+	// writes nothing for it; such a message, where the written length
+	// differs from the size, goes through the standard codec.
 	size := m.SizeVT()
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := make([]byte, size)
-		if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
+		n, err := m.MarshalToSizedBufferVT(buf)
+		if err != nil {
 			return nil, err
+		}
+		if n != size {
+			return fallback.Marshal(v)
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
-	if _, err := m.MarshalToSizedBufferVT((*buf)[:size]); err != nil {
+	n, err := m.MarshalToSizedBufferVT((*buf)[:size])
+	if err != nil || n != size {
 		pool.Put(buf)
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		return fallback.Marshal(v)
 	}
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }

@@ -12,9 +12,11 @@ import (
 
 func TestCodec(t *testing.T) {
 	small := event("small")
+	nilOneof := event("nil-oneof")
+	nilOneof.Data = &cepb.CloudEvent_ProtoData{} // vtprotobuf miscounts it
 	big := event("big")
 	big.Data = &cepb.CloudEvent_TextData{TextData: strings.Repeat("x", 64<<10)} // above grpc's pooling threshold
-	for _, m := range []*cepb.CloudEvent{small, big} {
+	for _, m := range []*cepb.CloudEvent{small, big, nilOneof} {
 		data, err := Codec{}.Marshal(m)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
@@ -138,7 +137,7 @@ func TestPublishAcks(t *testing.T) {
 	acc.answers["other"] = &runner.Error{Kind: runner.KindTenant, Field: "tenantid", Reason: "another tenant"}
 	acc.answers["down"] = errors.New("nats: no responders")
 	proto := event("proto")
-	proto.Data = &cepb.CloudEvent_ProtoData{ProtoData: &anypb.Any{TypeUrl: "type.googleapis.com/x"}}
+	proto.Data = &cepb.CloudEvent_ProtoData{}
 	c := cepb.NewCloudEventIngestClient(conn)
 	ctx := withKey(t, "x-api-key", key)
 	resp, err := c.Publish(ctx, &cepb.CloudEventBatch{Events: []*cepb.CloudEvent{event("ok"), event("invalid"), event("attr"), event("other"), event("down")}})
