@@ -218,7 +218,10 @@ func (ps *protoSchema) enum(t *ir.Type, used map[string]bool) *protoEnum {
 		Name:   pe.name,
 		Values: []*protogen.EnumValue{{Name: upper + "_UNSPECIFIED", Number: 0, Comment: "Unset: the property is absent."}},
 	}
-	taken := map[string]bool{upper + "_UNSPECIFIED": true}
+	// Enum values are scoped to the proto package, as in C++: the prefix
+	// keeps them apart, used makes sure.
+	first := unique(used, upper+"_UNSPECIFIED")
+	e.Values[0].Name = first
 	for i, v := range t.Enum {
 		if v == "" {
 			continue
@@ -227,7 +230,7 @@ func (ps *protoSchema) enum(t *ir.Type, used map[string]bool) *protoEnum {
 		if suffix == "" {
 			suffix = "VALUE"
 		}
-		c := unique(taken, upper+"_"+suffix)
+		c := unique(used, upper+"_"+suffix)
 		pe.values = append(pe.values, v)
 		pe.consts = append(pe.consts, c)
 		pe.index = append(pe.index, i)
