@@ -68,7 +68,7 @@ func handle(ptr, n uint32) uint32 {
 		}
 	case "bomb":
 		for {
-			keep = append(keep, make([]byte, 1<<20))
+			keep = append(keep, make([]byte, 8<<20))
 		}
 	case "trap":
 		panic("guest trapped on purpose")
