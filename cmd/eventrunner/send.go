@@ -52,7 +52,7 @@ rejected. Large inputs show a progress line on standard error.`,
 	f.IntVar(&o.batch, "batch", 500, "events per request")
 	f.IntVar(&o.concurrency, "concurrency", 4, "requests in flight")
 	f.BoolVar(&o.progress, "progress", true, "show a progress line for inputs of more than one batch")
-	f.BoolVar(&o.grpc, "grpc", false, "send over one stream of the gRPC CloudEventIngest service instead of HTTP")
+	f.BoolVar(&o.grpc, "grpc", false, "send over gRPC CloudEventIngest streams (--concurrency of them) instead of HTTP")
 	f.StringVar(&o.grpcAddr, "grpc-addr", "127.0.0.1:9090", "address of the engine's gRPC ingest (with --grpc)")
 	return cmd
 }

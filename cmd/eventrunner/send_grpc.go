@@ -21,8 +21,9 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
 )
 
-// runSendGRPC sends the same inputs as runSend over one stream of the
-// generic gRPC service (CloudEventIngest.Stream) and counts the acks.
+// runSendGRPC sends the same inputs as runSend over the generic gRPC
+// service: --concurrency streams of CloudEventIngest.Stream, each taking
+// whole batches of the input, acks counted as they come.
 func runSendGRPC(ctx context.Context, o sendOptions, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	conn, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(ergrpc.Codec{})))
@@ -32,25 +33,50 @@ func runSendGRPC(ctx context.Context, o sendOptions, files []string, stdin io.Re
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+o.apiKey))
 	defer cancel()
-	stream, err := cepb.NewCloudEventIngestClient(conn).Stream(ctx)
-	if err != nil {
-		return fmt.Errorf("grpc stream: %w", err)
-	}
 	var stats sendStats
 	stopProgress := startProgress(o.progress, &stats, stderr)
+	batches := make(chan [][]byte, max(o.concurrency, 1))
+	errs := make([]error, max(o.concurrency, 1))
 	var wg sync.WaitGroup
-	var ackErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ackErr = readAcks(stream, &stats, stderr)
-	}()
-	batches := make(chan [][]byte, 1)
-	var readErr error
-	go func() { readErr = readBatches(files, stdin, max(o.batch, 1), batches); close(batches) }()
+	for i := range errs {
+		stream, err := cepb.NewCloudEventIngestClient(conn).Stream(ctx)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("grpc stream: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = sendStream(stream, batches, &stats, stderr)
+		}()
+	}
+	readErr := readBatches(files, stdin, max(o.batch, 1), batches)
+	close(batches)
+	wg.Wait()
+	stopProgress()
+	fmt.Fprintf(stdout, "sent %d, accepted %d, rejected %d\n", stats.sent.Load(), stats.accepted.Load(), stats.rejected.Load())
+	if err := errors.Join(readErr, errors.Join(errs...)); err != nil {
+		return err
+	}
+	if stats.rejected.Load() > 0 || stats.accepted.Load() != stats.sent.Load() {
+		return exitError{1}
+	}
+	return nil
+}
+
+// sendStream sends the batches it takes on one stream while another
+// goroutine counts the acks, until batches closes and every ack is in.
+// After a send error it keeps draining batches (counting nothing) so that
+// the reader does not block.
+func sendStream(stream cepb.CloudEventIngest_StreamClient, batches <-chan [][]byte, stats *sendStats, stderr io.Writer) error {
+	acks := make(chan error, 1)
+	go func() { acks <- readAcks(stream, stats, stderr) }()
 	var sendErr error
 	for b := range batches {
 		for _, raw := range b {
+			if sendErr != nil {
+				continue
+			}
 			m, err := protoEvent(raw)
 			if err != nil {
 				stats.sent.Add(1)
@@ -58,27 +84,17 @@ func runSendGRPC(ctx context.Context, o sendOptions, files []string, stdin io.Re
 				fmt.Fprintf(stderr, "rejected (not sent): %v\n", err)
 				continue
 			}
-			if sendErr == nil {
-				if sendErr = stream.Send(m); sendErr == nil {
-					stats.sent.Add(1)
-				}
+			if sendErr = stream.Send(m); sendErr == nil {
+				stats.sent.Add(1)
 			}
 		}
 	}
 	stream.CloseSend()
-	wg.Wait()
-	stopProgress()
-	fmt.Fprintf(stdout, "sent %d, accepted %d, rejected %d\n", stats.sent.Load(), stats.accepted.Load(), stats.rejected.Load())
+	err := <-acks
 	if sendErr != nil && !errors.Is(sendErr, io.EOF) {
-		ackErr = errors.Join(ackErr, fmt.Errorf("grpc send: %w", sendErr))
+		err = errors.Join(err, fmt.Errorf("grpc send: %w", sendErr))
 	}
-	if err := errors.Join(readErr, ackErr); err != nil {
-		return err
-	}
-	if stats.rejected.Load() > 0 || stats.accepted.Load() != stats.sent.Load() {
-		return exitError{1}
-	}
-	return nil
+	return err
 }
 
 // readAcks counts acks until the server ends the stream.
