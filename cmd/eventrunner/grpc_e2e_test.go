@@ -90,7 +90,8 @@ func typedOrder(t *testing.T, id string, data []byte) *typedpb.OrderCreatedV1Eve
 	d := new(typedpb.OrderCreatedV1)
 	d.FromFact(&f)
 	ts, _ := time.Parse(time.RFC3339, orderTime)
-	return &typedpb.OrderCreatedV1Event{Id: id, Source: "shop/web", Time: timestamppb.New(ts), Data: d}
+	return &typedpb.OrderCreatedV1Event{Id: id, Source: "shop/web", Subject: "orders/eu", Time: timestamppb.New(ts),
+		Extensions: map[string]string{"region": "eu"}, Data: d}
 }
 
 func genericOrder(id string, data []byte) *cepb.CloudEvent {
@@ -100,6 +101,8 @@ func genericOrder(id string, data []byte) *cepb.CloudEvent {
 		Attributes: map[string]*cepb.CloudEvent_CloudEventAttributeValue{
 			"time":       {Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeTimestamp{CeTimestamp: timestamppb.New(ts)}},
 			"dataschema": {Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeUriRef{CeUriRef: orderSchema}},
+			"subject":    {Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeString{CeString: "orders/eu"}},
+			"region":     {Attr: &cepb.CloudEvent_CloudEventAttributeValue_CeString{CeString: "eu"}},
 		},
 		Data: &cepb.CloudEvent_TextData{TextData: string(data)},
 	}
@@ -114,7 +117,7 @@ func TestGRPCSameAsHTTP(t *testing.T) {
 	id := func(way string, i int) string { return fmt.Sprintf("%s-%d", way, i) }
 
 	for i, d := range samples {
-		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"shop/web","type":%q,"time":%q,"dataschema":%q,"data":%s}`,
+		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"shop/web","type":%q,"time":%q,"dataschema":%q,"subject":"orders/eu","region":"eu","data":%s}`,
 			id("http", i), orderType, orderTime, orderSchema, d)
 		if code, b := s.post(t, "application/cloudevents+json", nil, body); code != 202 {
 			t.Fatalf("http: %d %s", code, b)
@@ -176,7 +179,7 @@ func TestGRPCSameAsHTTP(t *testing.T) {
 
 	for i := range samples {
 		want := withoutID(s.waitEvent(t, id("http", i)))
-		if want["erfired"] == nil || want["data"] == nil {
+		if want["erfired"] == nil || want["data"] == nil || want["region"] != "eu" || want["subject"] != "orders/eu" {
 			t.Fatalf("http event not processed: %v", want)
 		}
 		for _, way := range ways[1:] {
