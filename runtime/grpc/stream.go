@@ -33,14 +33,15 @@ func (s *Server) stream(ctx context.Context, recv func() (item, error), send fun
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in := make(chan item, s.cfg.MaxBatch)
-	var recvErr error
+	recvDone := make(chan error, 1) // why receiving stopped, sent after in closes
 	go func() {
-		defer close(in)
+		var err error
+		defer func() { close(in); recvDone <- err }()
 		for {
-			it, err := recv()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					recvErr = err
+			var it item
+			if it, err = recv(); err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
 				}
 				return
 			}
@@ -71,7 +72,12 @@ func (s *Server) stream(ctx context.Context, recv func() (item, error), send fun
 	if drained {
 		return status.Error(codes.Unavailable, "server shutting down: events without an ack were not stored, send them again")
 	}
-	// recvErr is written before close(in), which batches has seen.
+	var recvErr error
+	select {
+	case recvErr = <-recvDone:
+	case <-ctx.Done(): // the client went away; the receiver stops with it
+		return status.FromContextError(ctx.Err()).Err()
+	}
 	if recvErr != nil {
 		if _, ok := status.FromError(recvErr); ok {
 			return recvErr
