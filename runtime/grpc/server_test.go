@@ -290,3 +290,30 @@ func TestShutdownEndsStreams(t *testing.T) {
 	}
 	<-done
 }
+
+// TestClientGoesAway: a client that cancels mid-stream ends the handler
+// (run with -race: the receiver and the handler share no state unguarded).
+func TestClientGoesAway(t *testing.T) {
+	conn, acc := startTest(t, Config{})
+	for range 20 {
+		ctx, cancel := context.WithCancel(withKey(t, "x-api-key", key))
+		st, err := cepb.NewCloudEventIngestClient(conn).Stream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Send(event("a"))
+		if _, err := st.Recv(); err != nil {
+			t.Fatal(err)
+		}
+		st.Send(event("b"))
+		cancel()
+		if _, err := st.Recv(); status.Code(err) != codes.Canceled {
+			t.Fatalf("after cancel: %v", err)
+		}
+	}
+	acc.mu.Lock()
+	defer acc.mu.Unlock()
+	if len(acc.calls) < 20 {
+		t.Fatalf("%d Accept calls", len(acc.calls))
+	}
+}
