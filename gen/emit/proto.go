@@ -149,14 +149,20 @@ func (ps *protoSchema) objectMessage(s *ir.Schema, o *ir.ObjectType, used map[st
 	if o == s.Root {
 		msg.Comment = strings.TrimSpace(fmt.Sprintf("%s is the data of a %s event.\n\n%s", msg.Name, s.ID, s.Description))
 	}
-	names := map[string]bool{}
+	names, jsonNames := map[string]bool{}, map[string]bool{}
 	num := int32(0)
 	for _, fl := range o.Fields {
 		num++
 		if num == 19000 { // reserved for the protobuf implementation
 			num = 20000
 		}
-		name := unique(names, fieldName(fl.Name))
+		name := fieldName(fl.Name)
+		// Distinct names whose default JSON names clash (foo_bar1,
+		// foo_bar_1) are refused by protoc too.
+		for i := 2; names[name] || jsonNames[protogen.DefaultJSONName(name)]; i++ {
+			name = fieldName(fl.Name) + "_" + strconv.Itoa(i)
+		}
+		names[name], jsonNames[protogen.DefaultJSONName(name)] = true, true
 		ps.fields[fl] = name
 		pf := &protogen.Field{Name: name, Number: num, JSONName: fl.Name, Comment: fl.Description}
 		ps.setType(pf, fl.Type, ps.objects[o]+goPart(fl.Name), used)
