@@ -40,6 +40,8 @@ type Config struct {
 	// means no lock: nothing is published, but each new version is still
 	// checked for compatibility with the previous one.
 	Lock string
+	// NoTypedGRPC leaves out the typed gRPC API (see emit.Options).
+	NoTypedGRPC bool
 }
 
 // File is one generated file, with its path relative to Root.
@@ -95,7 +97,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := emit.Bundle(b, cfg.OutDir)
+	files, err := emit.Bundle(b, cfg.OutDir, emit.Options{NoTypedGRPC: cfg.NoTypedGRPC})
 	if err != nil {
 		return nil, fmt.Errorf("gen: emit: %w", err)
 	}

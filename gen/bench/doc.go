@@ -9,4 +9,4 @@
 package bench
 
 //go:generate go run ./cmd/synth -out testdata
-//go:generate go run ../cmd/eventgen -q -root testdata -out ../kbgen
+//go:generate go run ../cmd/eventgen -q -grpc=false -root testdata -out ../kbgen

@@ -16,4 +16,4 @@
 //     package by the directive below.
 package oracle
 
-//go:generate go run ../cmd/eventgen -root testdata/quirks -out ../../quirkgen
+//go:generate go run ../cmd/eventgen -grpc=false -root testdata/quirks -out ../../quirkgen

@@ -15,20 +15,22 @@ func main() {
 	root := flag.String("root", ".", "repository root holding schemas/ and rules/")
 	out := flag.String("out", "generated", "output directory, relative to -root; its last element is the package name")
 	quiet := flag.Bool("q", false, "print only diagnostics")
+	typed := flag.Bool("grpc", true, "also emit the typed gRPC API (proto/ and typedpb/)")
 	lock := flag.String("lock", "", "schema lock file, relative to -root: published versions are checked against it and new ones recorded in it")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: eventgen [-root DIR] [-out DIR] [-lock FILE]\n\nCompiles schemas/**.json and rules/*/ into typed facts, codecs and compiled knowledge bases.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*root, *out, *lock, *quiet); err != nil {
+	if err := run(gen.Config{Root: *root, OutDir: *out, Lock: *lock, NoTypedGRPC: !*typed}, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(root, out, lock string, quiet bool) error {
-	res, err := gen.Generate(context.Background(), gen.Config{Root: root, OutDir: out, Lock: lock})
+func run(cfg gen.Config, quiet bool) error {
+	root, out := cfg.Root, cfg.OutDir
+	res, err := gen.Generate(context.Background(), cfg)
 	if err != nil {
 		return err
 	}
