@@ -28,7 +28,7 @@ import (
 // code changes: TestGeneratorVersion fails when the output for an unchanged
 // test input changes under the same Version (see
 // gen/testdata/generator-version.txt).
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Config says where the inputs are and what to emit.
 type Config struct {

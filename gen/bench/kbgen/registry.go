@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion1
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "3b04e886da3f405d"
+const BundleHash = "ae8d8a8491c7df2c"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

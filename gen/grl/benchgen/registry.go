@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion1
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "2cc5a4cccd8300b7"
+const BundleHash = "9eb5108e4c653240"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

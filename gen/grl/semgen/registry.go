@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion1
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "f6b9bc60fc35362b"
+const BundleHash = "38c2d2ddc3cfbbce"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion1
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "b659ff2e40ff06fa"
+const BundleHash = "c261a5ff777d3a1f"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())
