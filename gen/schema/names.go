@@ -2,7 +2,6 @@ package schema
 
 import (
 	"go/token"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -162,13 +161,4 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
-}
-
-// quoteList renders values as "a", "b", "c".
-func quoteList(values []string) string {
-	q := make([]string, len(values))
-	for i, v := range values {
-		q[i] = strconv.Quote(v)
-	}
-	return strings.Join(q, ", ")
 }
