@@ -309,7 +309,7 @@ func TestClientGoesAway(t *testing.T) {
 		cancel()
 		// The ack of "b" may already be on its way: read until the stream
 		// ends, which must be with Canceled.
-		var err error
+		err = nil
 		for n := 0; err == nil && n < 2; n++ {
 			_, err = st.Recv()
 		}
