@@ -178,7 +178,7 @@ func parseBinary(h http.Header, contentType string, body []byte) (*cloudevents.E
 		if err != nil {
 			return nil, NewProblem(http.StatusBadRequest, name, err.Error())
 		}
-		setAttribute(ev, attr, v)
+		ev.SetAttribute(attr, v)
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		if !cloudevents.IsJSONContentType(contentType) {
@@ -196,33 +196,6 @@ func parseBinary(h http.Header, contentType string, body []byte) (*cloudevents.E
 		return nil, p
 	}
 	return ev, nil
-}
-
-func setAttribute(ev *cloudevents.Event, attr, v string) {
-	switch attr {
-	case "specversion":
-		ev.SpecVersion = v
-	case "id":
-		ev.ID = v
-	case "source":
-		ev.Source = v
-	case "type":
-		ev.Type = v
-	case "subject":
-		ev.Subject = v
-	case "time":
-		ev.Time = v
-	case "dataschema":
-		ev.DataSchema = v
-	case "tenantid":
-		ev.TenantID = v
-	default:
-		if ev.Extensions == nil {
-			ev.Extensions = map[string]json.RawMessage{}
-		}
-		b, _ := json.Marshal(v)
-		ev.Extensions[attr] = b
-	}
 }
 
 // percentDecode decodes %XX escapes as the HTTP binding requires (§3.1.3.2);

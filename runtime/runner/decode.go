@@ -3,7 +3,6 @@ package runner
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -102,31 +101,7 @@ func binaryEvent(m *rawMsg, contentType string) *cloudevents.Event {
 		if len(k) <= 3 || !strings.EqualFold(k[:3], bus.HeaderCEPrefix) || len(vs) == 0 {
 			continue
 		}
-		name, v := strings.ToLower(k[3:]), vs[0]
-		switch name {
-		case "specversion":
-			ev.SpecVersion = v
-		case "id":
-			ev.ID = v
-		case "source":
-			ev.Source = v
-		case "type":
-			ev.Type = v
-		case "subject":
-			ev.Subject = v
-		case "time":
-			ev.Time = v
-		case "dataschema":
-			ev.DataSchema = v
-		case "tenantid":
-			ev.TenantID = v
-		default:
-			if ev.Extensions == nil {
-				ev.Extensions = map[string]json.RawMessage{}
-			}
-			b, _ := json.Marshal(v)
-			ev.Extensions[name] = b
-		}
+		ev.SetAttribute(strings.ToLower(k[3:]), vs[0])
 	}
 	return ev
 }
@@ -170,25 +145,12 @@ func (r *Runner) wrapRaw(m *rawMsg, subjectType string) (*cloudevents.Event, err
 // rawID is a UUIDv7 (RFC 9562) whose time is t and whose random bits are a
 // hash of the stream position, so that it is the same on every delivery.
 func rawID(t time.Time, stream string, seq uint64) string {
-	var u [16]byte
 	h := sha256.New()
 	h.Write([]byte(stream))
 	_ = binary.Write(h, binary.BigEndian, seq)
-	copy(u[6:], h.Sum(nil))
-	binary.BigEndian.PutUint64(u[0:8], uint64(t.UnixMilli())<<16|uint64(binary.BigEndian.Uint16(u[6:8])))
-	u[6] = 0x70 | u[6]&0x0f // version 7
-	u[8] = 0x80 | u[8]&0x3f // variant 10
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:])
+	var entropy [10]byte
+	copy(entropy[:], h.Sum(nil))
+	return cloudevents.IDFrom(t, entropy)
 }
 
 // header returns the first value of header key, matched exactly first and
