@@ -18,70 +18,11 @@ import (
 func TestServeCrashLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir, "--ack-wait", "3s")
-	var (
-		mu       sync.Mutex
-		accepted = map[string]bool{}
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 3; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := 0; !stop.Load(); b++ {
-				ids := make([]string, 50)
-				evs := make([]string, 50)
-				for i := range ids {
-					ids[i] = fmt.Sprintf("c%d-%d-%d", w, b, i)
-					evs[i] = iotEvent(ids[i], float64(50+i))
-				}
-				req, _ := http.NewRequest(http.MethodPost, s.httpURL+"/v1/events", strings.NewReader("["+strings.Join(evs, ",")+"]"))
-				req.Header.Set("Content-Type", "application/cloudevents-batch+json")
-				req.Header.Set("Authorization", "Bearer "+testKey)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				var reply struct {
-					Results []struct {
-						ID     string
-						Status int
-					}
-				}
-				err = json.NewDecoder(resp.Body).Decode(&reply)
-				resp.Body.Close()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				for _, r := range reply.Results {
-					if r.Status == http.StatusAccepted {
-						accepted[r.ID] = true
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
 	// Kill once a good amount is in flight through every stage.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		mu.Lock()
-		n := len(accepted)
-		mu.Unlock()
-		if n >= 3000 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.kill()
-	stop.Store(true)
-	wg.Wait()
+	accepted := loadThenKill(t, s, "c", 3, func(n int) bool { return n >= 3000 })
 	if len(accepted) < 1000 {
 		t.Fatalf("only %d events accepted before the kill", len(accepted))
 	}
-	t.Logf("%d events answered 202 before SIGKILL", len(accepted))
 
 	s = startServer(t, dir, "--ack-wait", "3s")
 	stored := waitAllStored(t, s, accepted)
@@ -155,4 +96,70 @@ func waitAllStored(t *testing.T, s *server, accepted map[string]bool) map[string
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// loadThenKill posts batches of 50 fresh iot events from `writers`
+// goroutines until ready(accepted so far) holds (or a minute passes), then
+// kills the server with SIGKILL and returns the ids answered 202.
+func loadThenKill(t *testing.T, s *server, prefix string, writers int, ready func(accepted int) bool) map[string]bool {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		accepted = map[string]bool{}
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; !stop.Load(); b++ {
+				evs := make([]string, 50)
+				for i := range evs {
+					evs[i] = iotEvent(fmt.Sprintf("%s%d-%d-%d", prefix, w, b, i), float64(50+i))
+				}
+				req, _ := http.NewRequest(http.MethodPost, s.httpURL+"/v1/events", strings.NewReader("["+strings.Join(evs, ",")+"]"))
+				req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				var reply struct {
+					Results []struct {
+						ID     string
+						Status int
+					}
+				}
+				err = json.NewDecoder(resp.Body).Decode(&reply)
+				resp.Body.Close()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				for _, r := range reply.Results {
+					if r.Status == http.StatusAccepted {
+						accepted[r.ID] = true
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(accepted)
+		mu.Unlock()
+		if ready(n) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.kill()
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d events answered 202 before SIGKILL", len(accepted))
+	return accepted
 }

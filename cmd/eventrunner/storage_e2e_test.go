@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,68 +197,11 @@ func TestServeCrashCassandraClickHouse(t *testing.T) {
 	dir := t.TempDir()
 	flags = append(flags, "--ack-wait", "3s")
 	s := startServer(t, dir, flags...)
-	var (
-		mu       sync.Mutex
-		accepted = map[string]bool{}
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := 0; !stop.Load(); b++ {
-				evs := make([]string, 50)
-				for i := range evs {
-					evs[i] = iotEvent(fmt.Sprintf("k%d-%d-%d", w, b, i), float64(50+i))
-				}
-				req, _ := http.NewRequest(http.MethodPost, s.httpURL+"/v1/events", strings.NewReader("["+strings.Join(evs, ",")+"]"))
-				req.Header.Set("Content-Type", "application/cloudevents-batch+json")
-				req.Header.Set("Authorization", "Bearer "+testKey)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				var reply struct {
-					Results []struct {
-						ID     string
-						Status int
-					}
-				}
-				err = json.NewDecoder(resp.Body).Decode(&reply)
-				resp.Body.Close()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				for _, r := range reply.Results {
-					if r.Status == http.StatusAccepted {
-						accepted[r.ID] = true
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
 	// Kill once events are in every stage: accepted, stored and fed.
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		mu.Lock()
-		n := len(accepted)
-		mu.Unlock()
-		if n >= 1500 && len(clickhouseIDs(t, ch)) > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.kill()
-	stop.Store(true)
-	wg.Wait()
+	accepted := loadThenKill(t, s, "k", 2, func(n int) bool { return n >= 1500 && len(clickhouseIDs(t, ch)) > 0 })
 	if len(accepted) < 500 {
 		t.Fatalf("only %d events accepted before the kill", len(accepted))
 	}
-	t.Logf("%d events answered 202 before SIGKILL", len(accepted))
 
 	s = startServer(t, dir, flags...)
 	stored := waitAllStored(t, s, accepted)
