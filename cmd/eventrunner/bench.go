@@ -28,6 +28,7 @@ import (
 type benchOptions struct {
 	events, batch, concurrency int
 	dataDir, cpuProfile        string
+	skipIngest                 bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -59,7 +60,8 @@ The ratio of (2) to (1) is the figure to track.`,
 	f.IntVar(&o.events, "events", 100000, "events per phase")
 	f.IntVar(&o.batch, "batch", 250, "events per HTTP request")
 	f.IntVar(&o.concurrency, "concurrency", 4, "HTTP requests in flight")
-	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phases to this file")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the full-load pipeline phase to this file")
+	f.BoolVar(&o.skipIngest, "skip-ingest", false, "skip phase 3 (the ingest APIs side by side)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the engine's files (default: a temporary one, removed after)")
 	return cmd
 }
@@ -90,27 +92,36 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "raw JetStream async publish:  %8.0f msg/s\n", raw)
 
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
 	}
 	full, err := benchPipeline(ctx, a, o, "full", 0)
+	stopProfile()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "pipeline, full load:          %8.0f events/s  (%.0f%% of raw)  ingest→stored p50 %v  p99 %v\n",
 		full.rate, 100*full.rate/raw, full.p50, full.p99)
-	// Ingest APIs side by side (bench_grpc.go): the same events acknowledged
-	// (durable in ER_PROC) over HTTP batches and over as many gRPC streams
-	// as HTTP requests in flight; each phase waits until its events are
-	// stored, so the next starts on an idle pipeline.
+	if !o.skipIngest {
+		if err := benchIngestAPIs(ctx, a, o, w); err != nil {
+			return err
+		}
+	}
+	half, err := benchPipeline(ctx, a, o, "half", full.rate/2)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pipeline, half load (%.0f/s): %8.0f events/s                ingest→stored p50 %v  p99 %v\n",
+		full.rate/2, half.rate, half.p50, half.p99)
+	return nil
+}
+
+// benchIngestAPIs compares the ingest APIs side by side (bench_grpc.go):
+// the same events acknowledged (durable in ER_PROC) over HTTP batches and
+// over as many gRPC streams as HTTP requests in flight; each phase waits
+// until its events are stored, so the next starts on an idle pipeline.
+func benchIngestAPIs(ctx context.Context, a *app.App, o benchOptions, w io.Writer) error {
 	httpAcked, err := benchHTTPIngest(ctx, a, o, "hacked")
 	if err != nil {
 		return fmt.Errorf("http ingest: %w", err)
@@ -127,13 +138,27 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "%s %8.0f events/s acknowledged (%.2f× HTTP batches), stored at %.0f events/s\n", name, r.acked, r.acked/httpAcked, r.rate)
 	}
-	half, err := benchPipeline(ctx, a, o, "half", full.rate/2)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "pipeline, half load (%.0f/s): %8.0f events/s                ingest→stored p50 %v  p99 %v\n",
-		full.rate/2, half.rate, half.p50, half.p99)
 	return nil
+}
+
+// startCPUProfile profiles into path until the returned func is called; an
+// empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // benchRawJetStream publishes n ~1 KB messages asynchronously to a
@@ -331,3 +356,4 @@ func benchEvent(id string, i int) []byte {
 	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"/bench","type":"com.acme.order.created","time":"2026-11-28T09:15:00Z","data":{"orderId":"7f1c2a9e-4b1d-4c8e-9a57-%012d","customer":{"id":"cust-%06d","email":"ada.lovelace@example.com","tier":"gold","country":"GB","orderCount":%d},"items":[{"sku":"BOOK-0001","name":"The Analytical Engine, annotated edition","quantity":2,"unitPrice":24.5,"category":"books"},{"sku":"ELEC-7781","name":"USB-C charger 65W","quantity":1,"unitPrice":39.99,"category":"electronics"},{"sku":"TOYS-0420","name":"Difference engine model kit","quantity":1,"unitPrice":59,"category":"toys"},{"sku":"GROC-1100","name":"Earl Grey tea, 250 g","quantity":3,"unitPrice":6.75,"category":"grocery"}],"currency":"GBP","total":168.24,"priority":3,"riskScore":%d,"channel":"web","coupon":"WELCOME10","giftWrap":true,"notes":"Leave at the porter's lodge; ring twice.","createdAt":"2026-11-28T09:15:00Z","shippingAddress":{"line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}}`,
 		id, i, i%1000, i%40, i%100)
 }
+

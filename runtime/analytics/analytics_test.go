@@ -136,6 +136,10 @@ func waitCounts(t *testing.T, s *analytics.Store, q analytics.CountQuery, want [
 func TestFeederCountsOnce(t *testing.T) {
 	s, _ := openStore(t)
 	env := bustest.Start(t)
+	env.EnsureTenant(t, "globex")
+	if err := analytics.EnsureStream(context.Background(), env.JS, []string{"globex", bustest.Tenant}); err != nil {
+		t.Fatal(err)
+	}
 	const typeA, typeB = "com.acme.order.created", "com.acme.order.shipped"
 	// Minute 0: 3 of A, 1 of B; minute 1: 2 of A; minute 3: 1 of B.
 	evs := []struct {
@@ -196,8 +200,8 @@ func TestFeederCountsOnce(t *testing.T) {
 	if got := counts(t, s, other); fmt.Sprint(got) != "[1 0 0 0]" {
 		t.Errorf("counts of globex: %v, want [1 0 0 0]", got)
 	}
-	if n := env.Count(t, bus.StreamTenant, ""); n != 14 {
-		t.Errorf("ER_TENANT holds %d messages, want 14", n)
+	if n := env.Count(t, analytics.StreamName, ""); n != 14 {
+		t.Errorf("%s holds %d messages, want 14", analytics.StreamName, n)
 	}
 	if got := eventsByOutcome(t, reg); got["inserted"] != 13 || got["dropped"] != 1 {
 		t.Errorf("eventrunner_analytics_events_total = %v, want 13 inserted and 1 dropped", got)

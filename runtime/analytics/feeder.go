@@ -52,7 +52,7 @@ func (o FeederOptions) withDefaults() FeederOptions {
 	return o
 }
 
-// Feeder copies processed events from ER_TENANT into ClickHouse.
+// Feeder copies processed events from ER_ANALYTICS into ClickHouse.
 type Feeder struct {
 	store   *Store
 	cons    jetstream.Consumer
@@ -61,11 +61,12 @@ type Feeder struct {
 }
 
 // NewFeeder creates (or updates) the durable consumer over every tenant's
-// processed events. It starts with the oldest event the stream still holds,
-// so a new ClickHouse is backfilled.
+// processed events (ER_ANALYTICS, which EnsureStream must have created). It
+// starts with the oldest event the stream still holds, so a new ClickHouse
+// is backfilled.
 func NewFeeder(ctx context.Context, js jetstream.JetStream, s *Store, opts FeederOptions) (*Feeder, error) {
 	opts = opts.withDefaults()
-	cons, err := js.CreateOrUpdateConsumer(ctx, bus.StreamTenant, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
 		Durable:       opts.Durable,
 		Description:   "eventrunner: processed events into ClickHouse",
 		FilterSubject: "er.t.>",
@@ -76,7 +77,7 @@ func NewFeeder(ctx context.Context, js jetstream.JetStream, s *Store, opts Feede
 		MaxDeliver:    -1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("analytics: consumer %s on %s: %w", opts.Durable, bus.StreamTenant, err)
+		return nil, fmt.Errorf("analytics: consumer %s on %s: %w", opts.Durable, StreamName, err)
 	}
 	m, err := newFeederMetrics(opts.Metrics, cons)
 	if err != nil {

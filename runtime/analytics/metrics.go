@@ -37,7 +37,7 @@ func newFeederMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*feed
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.insert, m.rows, bus.NewLagCollector(bus.StreamTenant, cons)} {
+	for _, c := range []prometheus.Collector{m.events, m.insert, m.rows, bus.NewLagCollector(StreamName, cons)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("analytics: register metrics: %w", err)
 		}

@@ -24,7 +24,7 @@ type Row struct {
 	// ingest time.
 	Time       time.Time
 	IngestTime time.Time
-	// StreamSeq is the event's sequence in ER_TENANT (for tracing a row back).
+	// StreamSeq is the event's sequence in ER_ANALYTICS (for tracing a row back).
 	StreamSeq uint64
 }
 

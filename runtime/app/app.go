@@ -145,7 +145,7 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 // startPipeline starts the runner (ER_RAW → ER_PROC) and the engine
-// (ER_PROC → store, ER_TENANT). They stop when Shutdown cancels workCtx.
+// (ER_PROC → store, tenant streams). They stop when Shutdown cancels workCtx.
 func (a *App) startPipeline(ctx context.Context) error {
 	_, ingestJS, err := a.connect("eventrunner-ingest")
 	if err != nil {

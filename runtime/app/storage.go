@@ -73,6 +73,9 @@ func (a *App) startAnalytics(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.ensureAnalyticsStream(ctx); err != nil {
+		return err
+	}
 	f, err := analytics.NewFeeder(ctx, js, s, analytics.FeederOptions{Metrics: a.metrics, Logger: a.log.With("component", "analytics")})
 	if err != nil {
 		return err
@@ -87,6 +90,19 @@ func (a *App) startAnalytics(ctx context.Context) error {
 	}
 	a.goWork("analytics", f.Run, workCtx)
 	return nil
+}
+
+// ensureAnalyticsStream points ER_ANALYTICS at the current tenants' streams
+// when analytics is on.
+func (a *App) ensureAnalyticsStream(ctx context.Context) error {
+	if a.analytics == nil {
+		return nil
+	}
+	var ids []string
+	for _, t := range a.tenants.List() {
+		ids = append(ids, t.ID)
+	}
+	return analytics.EnsureStream(ctx, a.js, ids)
 }
 
 // registerStats serves GET /v1/stats/counts when analytics is on; without

@@ -156,7 +156,10 @@ func (a *App) tenantChanged(t tenant.Tenant) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.tn.limiter.Forget(t.ID)
-	return tenantnats.EnsureStream(ctx, a.js, t)
+	if err := tenantnats.EnsureStream(ctx, a.js, t); err != nil {
+		return err
+	}
+	return a.ensureAnalyticsStream(ctx)
 }
 
 // tenantRemoved stops a deleted tenant's WASM consumers, closes its NATS
@@ -167,6 +170,9 @@ func (a *App) tenantRemoved(id string) error {
 	a.disconnectTenant(id)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if err := a.ensureAnalyticsStream(ctx); err != nil { // stop sourcing from it first
+		return err
+	}
 	return tenantnats.DeleteStream(ctx, a.js, id)
 }
 

@@ -35,10 +35,9 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 		subject string
 		ret     jetstream.RetentionPolicy
 	}{
-		bus.StreamRaw:    {"er.raw.>", jetstream.LimitsPolicy},
-		bus.StreamProc:   {"er.proc.>", jetstream.WorkQueuePolicy},
-		bus.StreamTenant: {"er.t.>", jetstream.LimitsPolicy},
-		bus.StreamDLQ:    {"er.dlq.>", jetstream.LimitsPolicy},
+		bus.StreamRaw:  {"er.raw.>", jetstream.LimitsPolicy},
+		bus.StreamProc: {"er.proc.>", jetstream.WorkQueuePolicy},
+		bus.StreamDLQ:  {"er.dlq.>", jetstream.LimitsPolicy},
 	}
 	for name, w := range want {
 		s, err := env.JS.Stream(ctx, name)
@@ -52,12 +51,38 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 		}
 	}
 	// An update in place (a new age limit) is applied.
-	if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{TenantMaxAge: time.Hour}); err != nil {
+	if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{RawMaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := env.JS.Stream(ctx, bus.StreamTenant)
+	s, _ := env.JS.Stream(ctx, bus.StreamRaw)
 	if got := s.CachedInfo().Config.MaxAge; got != time.Hour {
-		t.Errorf("ER_TENANT MaxAge after update = %v, want 1h", got)
+		t.Errorf("ER_RAW MaxAge after update = %v, want 1h", got)
+	}
+}
+
+// TestEnsureStreamsDeletesLegacyTenantStream: the shared ER_TENANT of earlier
+// versions binds er.t.>, which the tenant streams now bind, so it goes.
+func TestEnsureStreamsDeletesLegacyTenantStream(t *testing.T) {
+	srv, err := bus.StartEmbedded(bus.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := bus.NewJetStream(nc)
+	ctx := ctxT(t)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ER_TENANT", Subjects: []string{"er.t.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Stream(ctx, "ER_TENANT"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("ER_TENANT after EnsureStreams: %v, want ErrStreamNotFound", err)
 	}
 }
 
@@ -125,8 +150,8 @@ func TestPublishBatch(t *testing.T) {
 	if err := pub.PublishBatch(ctx, msgs, errs); err != nil {
 		t.Fatal(err)
 	}
-	if got := env.Count(t, bus.StreamTenant, ""); got != n {
-		t.Fatalf("ER_TENANT holds %d, want %d", got, n)
+	if got := env.Count(t, bustest.TenantStream, ""); got != n {
+		t.Fatalf("the tenant stream holds %d, want %d", got, n)
 	}
 
 	// A subject no stream listens on fails per message, after the retries.

@@ -10,7 +10,7 @@ import (
 )
 
 // The structured CloudEvent on the streams, encoded and decoded without
-// reflection: every event crosses ER_PROC and ER_TENANT as one, and
+// reflection: every event crosses ER_PROC and its tenant stream as one, and
 // encoding/json over a map costs several microseconds and dozens of
 // allocations per event. The output is the structured format of
 // ParseStructured; decoding accepts everything it accepts.

@@ -22,7 +22,7 @@ import (
 
 // BenchmarkPipeline drives ~1 KB events through the path HTTP ingest uses,
 // minus HTTP: Normalize + one PublishBatch per batch of 100 to ER_PROC,
-// then the engine (rules, a synced Pebble Put, publish to ER_TENANT, ack),
+// then the engine (rules, a synced Pebble Put, publish to the tenant stream, ack),
 // all against an embedded server over loopback TCP. events/s counts events
 // stored and published per second of the whole run.
 //
@@ -70,7 +70,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}(p)
 	}
 	wg.Wait()
-	for env.Count(b, bus.StreamTenant, "") < uint64(b.N) {
+	for env.Count(b, bustest.TenantStream, "") < uint64(b.N) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	b.StopTimer()
@@ -100,7 +100,7 @@ func reportHistograms(b *testing.B, reg *prometheus.Registry) {
 
 // BenchmarkEngine measures the engine alone: b.N ~1 KB events are loaded
 // into ER_PROC first (untimed), then the engine drains them (rules, synced
-// Pebble Put, publish to ER_TENANT, ack).
+// Pebble Put, publish to the tenant stream, ack).
 //
 //	go test ./runtime/engine -run XXX -bench 'Engine$' -benchtime 30000x
 func BenchmarkEngine(b *testing.B) {
@@ -141,7 +141,7 @@ func benchEngine(b *testing.B, workers int) {
 	b.ResetTimer()
 	done := make(chan struct{})
 	go func() { _ = e.Run(ctx); close(done) }()
-	for env.Count(b, bus.StreamTenant, "") < uint64(b.N) {
+	for env.Count(b, bustest.TenantStream, "") < uint64(b.N) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	b.StopTimer()

@@ -56,7 +56,7 @@ type Options struct {
 	// dead-lettered. Store and publish failures are redelivered with a
 	// delay growing to 30 s, so the default 10 rides out minutes of outage.
 	MaxDeliver int
-	// Publisher publishes to ER_TENANT and ER_DLQ; default one over js.
+	// Publisher publishes to the tenant streams and ER_DLQ; default one over js.
 	Publisher *bus.Publisher
 	// Metrics, when set, receives the engine's metrics.
 	Metrics prometheus.Registerer

@@ -148,9 +148,9 @@ func TestEngineProcesses(t *testing.T) {
 		t.Errorf("v2: %s", mustJSON(v2))
 	}
 	// Published: everything stored but the dropped event.
-	pub := f.env.Messages(t, bus.StreamTenant, "", 4, 10*time.Second)
+	pub := f.env.Messages(t, bustest.TenantStream, "", 4, 10*time.Second)
 	if len(pub) != 4 {
-		t.Fatalf("ER_TENANT holds %d events, want 4", len(pub))
+		t.Fatalf("the tenant stream holds %d events, want 4", len(pub))
 	}
 	for _, m := range pub {
 		ev, err := cloudevents.ParseStructured(m.Data)
@@ -254,18 +254,18 @@ func TestGracefulStopAndRestart(t *testing.T) {
 		f.send(t, "com.acme.order.created/v1", batch)
 	}
 	_, stop := f.start(t, engine.Options{Batch: 64})
-	waitFor(t, func() bool { return f.env.Count(t, bus.StreamTenant, "") > 200 })
+	waitFor(t, func() bool { return f.env.Count(t, bustest.TenantStream, "") > 200 })
 	stop()
-	stoppedAt := f.env.Count(t, bus.StreamTenant, "")
+	stoppedAt := f.env.Count(t, bustest.TenantStream, "")
 	t.Logf("stopped after %d of %d events", stoppedAt, n)
 	// A second engine (same durable consumer) finishes the job.
 	f.start(t, engine.Options{Batch: 64, AckWait: time.Second})
 	waitFor(t, func() bool {
-		return f.env.Count(t, bus.StreamProc, "") == 0 && f.env.Count(t, bus.StreamTenant, "") >= n
+		return f.env.Count(t, bus.StreamProc, "") == 0 && f.env.Count(t, bustest.TenantStream, "") >= n
 	})
 	time.Sleep(200 * time.Millisecond)
-	if got := f.env.Count(t, bus.StreamTenant, ""); got != n {
-		t.Fatalf("ER_TENANT holds %d events, want exactly %d", got, n)
+	if got := f.env.Count(t, bustest.TenantStream, ""); got != n {
+		t.Fatalf("the tenant stream holds %d events, want exactly %d", got, n)
 	}
 	page, err := f.store.List(context.Background(), store.Query{Tenant: "acme", Limit: store.MaxLimit})
 	if err != nil {

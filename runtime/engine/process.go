@@ -130,7 +130,7 @@ func (w *worker) runRules(it *item, bound *boundKBs, f rules.Fact) bool {
 	return true
 }
 
-// output builds the processed event, its record and its ER_TENANT message.
+// output builds the processed event, its record and its tenant-stream message.
 func (w *worker) output(rs *RuleSet, it *item, s *rules.Schema, bound *boundKBs, f rules.Fact, arena []byte) []byte {
 	ev, x := &w.ev, &w.x
 	w.data = f.AppendJSON(w.data[:0])

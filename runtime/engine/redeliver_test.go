@@ -103,8 +103,8 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
-	if got := env.Count(t, bus.StreamTenant, ""); got != n {
-		t.Fatalf("ER_TENANT holds %d, want %d", got, n)
+	if got := env.Count(t, bustest.TenantStream, ""); got != n {
+		t.Fatalf("the tenant stream holds %d, want %d", got, n)
 	}
 	for _, ev := range evs {
 		r, err := st.Get(ctx, "acme", ev.ID)

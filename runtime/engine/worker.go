@@ -23,7 +23,7 @@ type item struct {
 	ingest time.Time // when eventrunner accepted the event
 	rec    store.Record
 	hasRec bool
-	out    *nats.Msg // the ER_TENANT or ER_DLQ message; nil when dropped
+	out    *nats.Msg // the tenant-stream or ER_DLQ message; nil when dropped
 	dead   bool      // out is a dead letter
 	kind   string    // dead-letter kind
 	retry  bool      // settle with a delayed nak

@@ -1,7 +1,7 @@
 // Package bustest starts a real embedded nats-server with JetStream for
-// tests of the runtime packages: a random port, a t.TempDir() store and the
-// eventrunner streams, all torn down by t.Cleanup. Only _test files import
-// it.
+// tests of the runtime packages: a random port, a t.TempDir() store, the
+// eventrunner streams and the stream of tenant Tenant, all torn down by
+// t.Cleanup. Only _test files import it.
 package bustest
 
 import (
@@ -15,6 +15,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
+)
+
+// Tenant is the tenant whose stream Start creates, the tenant of the tests;
+// TenantStream is its stream, which holds every er.t.acme.> message.
+const (
+	Tenant       = "acme"
+	TenantStream = "ER_T_" + Tenant
 )
 
 // Env is a running server with a client connection and the streams.
@@ -43,6 +52,7 @@ func Start(tb testing.TB) *Env {
 	if err := bus.EnsureStreams(ctx, env.JS, bus.StreamsConfig{}); err != nil {
 		tb.Fatal(err)
 	}
+	env.EnsureTenant(tb, Tenant)
 	return env
 }
 
@@ -60,6 +70,16 @@ func (e *Env) Connect(tb testing.TB) (*nats.Conn, jetstream.JetStream) {
 		tb.Fatal(err)
 	}
 	return nc, js
+}
+
+// EnsureTenant creates the stream of tenant id (tenantnats.StreamConfig).
+func (e *Env) EnsureTenant(tb testing.TB, id string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tenantnats.EnsureStream(ctx, e.JS, tenant.Tenant{ID: id}); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // Count returns the number of messages a stream holds (optionally only

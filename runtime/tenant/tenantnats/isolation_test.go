@@ -243,8 +243,8 @@ func TestTenantCannotCrossOver(t *testing.T) {
 		}{
 			{StreamName("b"), jetstream.ConsumerConfig{}},
 			{StreamName("b"), jetstream.ConsumerConfig{Durable: "x", FilterSubject: "er.t.b.>"}},
-			{bus.StreamTenant, jetstream.ConsumerConfig{FilterSubject: "er.t.b.>"}},
-			{bus.StreamTenant, jetstream.ConsumerConfig{FilterSubject: "er.t.a.>"}},
+			{bus.StreamDLQ, jetstream.ConsumerConfig{FilterSubject: "er.dlq.b"}},
+			{bus.StreamDLQ, jetstream.ConsumerConfig{FilterSubject: "er.dlq.a"}},
 			{bus.StreamProc, jetstream.ConsumerConfig{}},
 			{bus.StreamRaw, jetstream.ConsumerConfig{}},
 		}
@@ -275,7 +275,7 @@ func TestTenantCannotCrossOver(t *testing.T) {
 			t.Error("fetched from b's consumer")
 		}
 		log.waitFor(t, `Permissions Violation for Publish to "$JS.API.CONSUMER.MSG.NEXT.ER_T_b.bdur"`)
-		for _, subj := range []string{"$JS.API.STREAM.MSG.GET." + StreamName("b"), "$JS.API.DIRECT.GET." + StreamName("b"), "$JS.API.STREAM.INFO." + bus.StreamTenant} {
+		for _, subj := range []string{"$JS.API.STREAM.MSG.GET." + StreamName("b"), "$JS.API.DIRECT.GET." + StreamName("b"), "$JS.API.STREAM.INFO." + bus.StreamDLQ} {
 			if _, err := nc.Request(subj, []byte(`{"seq":1}`), 500*time.Millisecond); err == nil {
 				t.Errorf("request to %s answered", subj)
 			}
@@ -309,7 +309,7 @@ func TestTenantCannotCrossOver(t *testing.T) {
 func streamMsgs(t *testing.T, js jetstream.JetStream) map[string]uint64 {
 	t.Helper()
 	out := map[string]uint64{}
-	for _, name := range []string{bus.StreamRaw, bus.StreamProc, bus.StreamTenant, bus.StreamDLQ, StreamName("a"), StreamName("b")} {
+	for _, name := range []string{bus.StreamRaw, bus.StreamProc, bus.StreamDLQ, StreamName("a"), StreamName("b")} {
 		s, err := js.Stream(context.Background(), name)
 		if err != nil {
 			t.Fatal(err)

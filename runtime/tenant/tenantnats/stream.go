@@ -28,10 +28,10 @@ func OutSubject(tenantID, consumer string) string {
 // OutFilter selects every output of a tenant's consumers.
 func OutFilter(tenantID string) string { return "er.out." + tenantID + ".>" }
 
-// StreamConfig is the tenant's stream: processed events sourced from
-// ER_TENANT (same subjects, er.t.<tenant>.<type>), its rejected events
-// sourced from ER_DLQ (er.dlq.<tenant>, the reason in headers) and its WASM
-// outputs published to it directly, with the tenant's limits.
+// StreamConfig is the tenant's stream, with the tenant's limits: the engine
+// publishes its processed events to it directly (er.t.<tenant>.<type>), as
+// do its WASM consumers their outputs (er.out.<tenant>.>); its rejected
+// events are sourced from ER_DLQ (er.dlq.<tenant>, the reason in headers).
 func StreamConfig(t tenant.Tenant) jetstream.StreamConfig {
 	age := time.Duration(t.Retention)
 	if age <= 0 {
@@ -45,9 +45,8 @@ func StreamConfig(t tenant.Tenant) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(t.ID),
 		Description: "eventrunner: tenant " + t.ID + "'s processed events and WASM outputs",
-		Subjects:    []string{OutFilter(t.ID)},
+		Subjects:    []string{filter, OutFilter(t.ID)},
 		Sources: []*jetstream.StreamSource{
-			{Name: bus.StreamTenant, FilterSubject: filter},
 			{Name: bus.StreamDLQ, FilterSubject: bus.DLQSubject(t.ID)},
 		},
 		Retention:  jetstream.LimitsPolicy,
