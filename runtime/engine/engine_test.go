@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
@@ -333,4 +334,32 @@ func hasMetric(t *testing.T, reg *prometheus.Registry, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestEngineValidatesUnvouchedEvents: ingest and the runner name the schema
+// they validated against (Er-Schema) and the engine trusts it; an event on
+// ER_PROC without it is validated by the engine, and dead-lettered when
+// invalid.
+func TestEngineValidatesUnvouchedEvents(t *testing.T) {
+	f := newFixture(t)
+	f.start(t, engine.Options{})
+	for id, data := range map[string]string{"neg": `{"id":"o1","amount":-5}`, "ok": `{"id":"o2","amount":5}`} {
+		m := nats.NewMsg("er.proc.acme." + runnertest.OrderType)
+		m.Header.Set(bus.HeaderMsgID, "acme//shop/"+id)
+		m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","source":"/shop","type":"` + runnertest.OrderType +
+			`","time":"2024-03-04T05:06:07Z","dataschema":"` + runnertest.OrderType + `/v1","data":` + data + `}`)
+		if _, err := f.env.JS.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok := f.get(t, "ok"); string(ok["data"]) != `{"id":"o2","amount":5}` {
+		t.Errorf("ok: %s", mustJSON(ok))
+	}
+	dlq := f.env.Messages(t, bus.StreamDLQ, "", 1, 10*time.Second)
+	if len(dlq) != 1 {
+		t.Fatalf("DLQ holds %d, want 1", len(dlq))
+	}
+	if h := dlq[0].Header; h.Get(bus.HeaderDLQKind) != "invalid-data" || h.Get(bus.HeaderDLQField) != "data.$.amount" {
+		t.Errorf("dead letter %v", h)
+	}
 }

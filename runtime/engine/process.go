@@ -59,7 +59,7 @@ func (w *worker) process(rs *RuleSet, it *item, arena []byte) []byte {
 		return arena
 	}
 	f := w.fact(s)
-	if err := rules.Decode(f, ev.Data); err != nil {
+	if err := decode(f, ev.Data, h.Get(bus.HeaderSchema) == s.ID); err != nil {
 		w.deadLetter(it, dataRejection(s, err))
 		return arena
 	}
@@ -94,6 +94,21 @@ func (w *worker) schema(it *item, id string) (*rules.Schema, bool) {
 	}
 	w.deadLetter(it, bus.Rejection{Kind: "unknown-schema", Field: field, Reason: fmt.Sprintf("schema %q unknown to this engine (bundle %s): %v", id, reg.BundleHash, err)})
 	return nil, false
+}
+
+// decode fills f from data. An event that names its schema in Er-Schema was
+// validated against it by ingest or the runner (only they publish to
+// ER_PROC), so validating again would repeat the work for every event;
+// one without is validated here.
+func decode(f rules.Fact, data []byte, validated bool) error {
+	if !validated {
+		return rules.Decode(f, data)
+	}
+	var v rules.Violations
+	if err := f.DecodeJSON(data, &v); err != nil {
+		return err
+	}
+	return v.Err()
 }
 
 func dataRejection(s *rules.Schema, err error) bus.Rejection {
