@@ -10,25 +10,18 @@ package gen
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sort"
 
 	"github.com/eventrunner/eventrunner/gen/diag"
 	"github.com/eventrunner/eventrunner/gen/emit"
-	"github.com/eventrunner/eventrunner/gen/evolve"
-	"github.com/eventrunner/eventrunner/gen/grl"
+	"github.com/eventrunner/eventrunner/gen/front"
 	"github.com/eventrunner/eventrunner/gen/ir"
-	"github.com/eventrunner/eventrunner/gen/schema"
 )
 
-// Version is the generator's version. It is part of the bundle hash, so a
-// generator change yields a new bundle version. Bump it whenever the emitted
-// code changes: TestGeneratorVersion fails when the output for an unchanged
-// test input changes under the same Version (see
-// gen/testdata/generator-version.txt).
-const Version = "0.2.0"
+// Version is the generator's version (kept in gen/front, which hashes it
+// into the bundle): bump it there whenever the emitted code changes.
+const Version = front.Version
 
 // Config says where the inputs are and what to emit.
 type Config struct {
@@ -58,34 +51,12 @@ type Result struct {
 	Lock *File
 }
 
-// Load runs the front ends: it reads and checks every schema and knowledge
-// base. The returned error, if any, is a *diag.Errors listing every problem.
+// Load runs the front ends (front.Load): it reads and checks every schema
+// and knowledge base. The returned error, if any, is a *diag.Errors
+// listing every problem.
 func Load(ctx context.Context, cfg Config) (*ir.Bundle, []diag.Diagnostic, error) {
-	b, _, warnings, err := load(cfg)
+	b, _, warnings, err := front.Load(ctx, front.Config{Root: cfg.Root, Lock: cfg.Lock})
 	return b, warnings, err
-}
-
-// load is Load plus the schema lock it checked against (nil without one).
-func load(cfg Config) (*ir.Bundle, *evolve.Lock, []diag.Diagnostic, error) {
-	var diags diag.List
-	schemas := schema.Load(cfg.Root, &diags)
-	// Schema evolution: published versions unchanged, new versions
-	// compatible with their predecessors (gen/evolve).
-	var lock *evolve.Lock
-	if cfg.Lock != "" {
-		lock = evolve.ReadLock(cfg.Root, cfg.Lock, &diags)
-	}
-	evolve.Check(cfg.Root, schemas, lock, &diags)
-	var kbs []*ir.KB
-	if !diags.HasErrors() {
-		kbs = grl.Load(cfg.Root, schemas, &diags)
-	}
-	if err := diags.Err(); err != nil {
-		return nil, nil, nil, err
-	}
-	b := &ir.Bundle{Schemas: schemas, KBs: kbs, GeneratorVersion: Version}
-	b.Hash = bundleHash(b)
-	return b, lock, diags.Sorted(), nil
 }
 
 // Generate loads the inputs and emits generated/ in memory.
@@ -93,7 +64,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.OutDir == "" {
 		cfg.OutDir = "generated"
 	}
-	b, lock, warnings, err := load(cfg)
+	b, lock, warnings, err := front.Load(ctx, front.Config{Root: cfg.Root, Lock: cfg.Lock})
 	if err != nil {
 		return nil, err
 	}
@@ -107,22 +78,4 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		res.Lock = &File{Path: cfg.Lock, Content: lock.Updated(b.Schemas)}
 	}
 	return res, nil
-}
-
-// bundleHash names the exact bundle: every schema and GRL file and the
-// generator version.
-func bundleHash(b *ir.Bundle) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "eventgen %s\n", b.GeneratorVersion)
-	for _, s := range b.Schemas {
-		fmt.Fprintf(h, "schema %s %s\n", s.ID, s.Hash)
-	}
-	for _, kb := range b.KBs {
-		fmt.Fprintf(h, "kb %s %s %d\n", kb.Name, kb.Version, kb.MaxCycles)
-		for _, src := range kb.Sources {
-			sum := sha256.Sum256([]byte(src.Text))
-			fmt.Fprintf(h, "grl %s %x\n", src.Path, sum)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
 }

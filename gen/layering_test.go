@@ -70,3 +70,25 @@ func listPackages(t *testing.T, pattern string) []goPackage {
 	}
 	return pkgs
 }
+
+// TestEngineBinaryLeavesOutEmitters: the engine binary links gen/front (for
+// `eventrunner check`) but none of the emitters: jennifer, the protobuf
+// and vtprotobuf generators, gen/emit and gen/protogen only run under go
+// generate.
+func TestEngineBinaryLeavesOutEmitters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list -deps is slow; skipped in -short")
+	}
+	out, err := exec.Command("go", "list", "-deps", "../cmd/eventrunner").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, emitter := range []string{"github.com/dave/jennifer", "google.golang.org/protobuf/cmd/protoc-gen-go", "github.com/planetscale/vtprotobuf/generator",
+			module + "/gen/emit", module + "/gen/protogen"} {
+			if dep == emitter || strings.HasPrefix(dep, emitter+"/") {
+				t.Errorf("cmd/eventrunner links %s, an emitter", dep)
+			}
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // IotKB is the compiled knowledge base "iot" (rules/iot), bound to fact Reading (com.acme.iot.reading/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

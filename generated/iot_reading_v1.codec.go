@@ -3,12 +3,9 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var iotReadingV1SensorValues = []string{IotReadingV1SensorTemperature, IotReadingV1SensorHumidity, IotReadingV1SensorPressure, IotReadingV1SensorVibration}
 var iotReadingV1UnitValues = []string{IotReadingV1UnitC, IotReadingV1UnitF, IotReadingV1UnitPct, IotReadingV1UnitHPa, IotReadingV1UnitMmS}
@@ -16,7 +13,8 @@ var iotReadingV1SeverityValues = []string{IotReadingV1SeverityInfo, IotReadingV1
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *IotReadingV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -32,91 +30,114 @@ func (x *IotReadingV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Vi
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "deviceId":
-			seen[0] |= (1 << 0)
-			fp := p.Key("deviceId")
-			l.ReadString(&x.DeviceId, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("deviceId")
+				l.ReadString(&x.DeviceId, &fp, v)
+			}
 		case "site":
-			fp := p.Key("site")
-			l.ReadString(&x.Site, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("site")
+				l.ReadString(&x.Site, &fp, v)
+			}
 		case "sensor":
-			seen[0] |= (1 << 1)
-			fp := p.Key("sensor")
-			l.ReadEnum(&x.Sensor, iotReadingV1SensorValues, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("sensor")
+				l.ReadEnum(&x.Sensor, iotReadingV1SensorValues, &fp, v)
+			}
 		case "value":
-			seen[0] |= (1 << 2)
-			fp := p.Key("value")
-			l.ReadFloat(&x.Value, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("value")
+				l.ReadFloat(&x.Value, &fp, v)
+			}
 		case "unit":
-			fp := p.Key("unit")
-			l.ReadEnum(&x.Unit, iotReadingV1UnitValues, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("unit")
+				l.ReadEnum(&x.Unit, iotReadingV1UnitValues, &fp, v)
+			}
 		case "samples":
-			fp := p.Key("samples")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Samples
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, 0)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("samples")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Samples
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, 0)
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadFloat(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadFloat(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []float64{}
+					}
+					x.Samples = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []float64{}
-				}
-				x.Samples = s0[:i0]
 			}
 		case "battery":
-			fp := p.Key("battery")
-			l.ReadInt(&x.Battery, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("battery")
+				l.ReadInt(&x.Battery, &fp, v)
+			}
 		case "firmware":
-			fp := p.Key("firmware")
-			l.ReadString(&x.Firmware, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("firmware")
+				l.ReadString(&x.Firmware, &fp, v)
+			}
 		case "location":
-			fp := p.Key("location")
-			x.Location.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("location")
+				x.Location.decodeJSON(l, &fp, v)
+			}
 		case "alert":
-			fp := p.Key("alert")
-			l.ReadBool(&x.Alert, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("alert")
+				l.ReadBool(&x.Alert, &fp, v)
+			}
 		case "severity":
-			fp := p.Key("severity")
-			l.ReadEnum(&x.Severity, iotReadingV1SeverityValues, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("severity")
+				l.ReadEnum(&x.Severity, iotReadingV1SeverityValues, &fp, v)
+			}
 		case "anomalies":
-			fp := p.Key("anomalies")
-			l.ReadInt(&x.Anomalies, &fp, v)
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("anomalies")
+				l.ReadInt(&x.Anomalies, &fp, v)
+			}
 		case "labels":
-			fp := p.Key("labels")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Labels
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, "")
+			if l.First(&x.present[0], (1 << 12), p, v) {
+				fp := p.Key("labels")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Labels
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, "")
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadString(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadString(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []string{}
+					}
+					x.Labels = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []string{}
-				}
-				x.Labels = s0[:i0]
 			}
 		case "recordedAt":
-			seen[0] |= (1 << 3)
-			fp := p.Key("recordedAt")
-			l.ReadString(&x.RecordedAt, &fp, v)
+			if l.First(&x.present[0], (1 << 13), p, v) {
+				fp := p.Key("recordedAt")
+				l.ReadString(&x.RecordedAt, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -124,16 +145,16 @@ func (x *IotReadingV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Vi
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "deviceId", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "sensor", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "value", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<13) == 0 {
 		v.AddKey(p, "recordedAt", "is required")
 	}
 }
@@ -152,37 +173,31 @@ func (x *IotReadingV1Location) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "lat":
-			fp := p.Key("lat")
-			l.ReadFloat(&x.Lat, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("lat")
+				l.ReadFloat(&x.Lat, &fp, v)
+			}
 		case "lon":
-			fp := p.Key("lon")
-			l.ReadFloat(&x.Lon, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("lon")
+				l.ReadFloat(&x.Lon, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *IotReadingV1Location) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("lat")):
-		fp := p.Key("lat")
-		l.ReadFloat(&x.Lat, &fp, v)
-	case bytes.EqualFold(k, []byte("lon")):
-		fp := p.Key("lon")
-		l.ReadFloat(&x.Lon, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *IotReadingV1) isZero() bool {
-	return x.DeviceId == "" && x.Site == "" && x.Sensor == "" && x.Value == 0 && x.Unit == "" && x.Samples == nil && x.Battery == 0 && x.Firmware == "" && x.Location.isZero() && !x.Alert && x.Severity == "" && x.Anomalies == 0 && x.Labels == nil && x.RecordedAt == ""
+	return x.DeviceId == "" && x.Site == "" && x.Sensor == "" && x.Value == 0 && x.Unit == "" && x.Samples == nil && x.Battery == 0 && x.Firmware == "" && x.Location.isZero() && !x.Alert && x.Severity == "" && x.Anomalies == 0 && x.Labels == nil && x.RecordedAt == "" && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *IotReadingV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"deviceId\":"...)
 	dst = rules.AppendString(dst, x.DeviceId)
-	if x.Site != "" {
+	if x.present[0]&(1<<1) != 0 || x.Site != "" {
 		dst = append(dst, ",\"site\":"...)
 		dst = rules.AppendString(dst, x.Site)
 	}
@@ -190,7 +205,7 @@ func (x *IotReadingV1) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendString(dst, x.Sensor)
 	dst = append(dst, ",\"value\":"...)
 	dst = rules.AppendFloat(dst, x.Value)
-	if x.Unit != "" {
+	if x.present[0]&(1<<4) != 0 || x.Unit != "" {
 		dst = append(dst, ",\"unit\":"...)
 		dst = rules.AppendString(dst, x.Unit)
 	}
@@ -205,27 +220,27 @@ func (x *IotReadingV1) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if x.Battery != 0 {
+	if x.present[0]&(1<<6) != 0 || x.Battery != 0 {
 		dst = append(dst, ",\"battery\":"...)
 		dst = rules.AppendInt(dst, x.Battery)
 	}
-	if x.Firmware != "" {
+	if x.present[0]&(1<<7) != 0 || x.Firmware != "" {
 		dst = append(dst, ",\"firmware\":"...)
 		dst = rules.AppendString(dst, x.Firmware)
 	}
-	if !x.Location.isZero() {
+	if x.present[0]&(1<<8) != 0 || !x.Location.isZero() {
 		dst = append(dst, ",\"location\":"...)
 		dst = x.Location.AppendJSON(dst)
 	}
-	if x.Alert {
+	if x.present[0]&(1<<9) != 0 || x.Alert {
 		dst = append(dst, ",\"alert\":"...)
 		dst = rules.AppendBool(dst, x.Alert)
 	}
-	if x.Severity != "" {
+	if x.present[0]&(1<<10) != 0 || x.Severity != "" {
 		dst = append(dst, ",\"severity\":"...)
 		dst = rules.AppendString(dst, x.Severity)
 	}
-	if x.Anomalies != 0 {
+	if x.present[0]&(1<<11) != 0 || x.Anomalies != 0 {
 		dst = append(dst, ",\"anomalies\":"...)
 		dst = rules.AppendInt(dst, x.Anomalies)
 	}
@@ -245,26 +260,29 @@ func (x *IotReadingV1) AppendJSON(dst []byte) []byte {
 	return append(dst, "}"...)
 }
 func (x *IotReadingV1Location) isZero() bool {
-	return x.Lat == 0 && x.Lon == 0
+	return x.Lat == 0 && x.Lon == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *IotReadingV1Location) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Lat != 0 {
+	if x.present[0]&(1<<0) != 0 || x.Lat != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"lat\":"...)
 		dst = rules.AppendFloat(dst, x.Lat)
 	}
-	if x.Lon != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Lon != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"lon\":"...)
 		dst = rules.AppendFloat(dst, x.Lon)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.sensor in com.acme.iot.reading/v1.
 const (
@@ -36,8 +36,8 @@ const (
 //
 // A sensor on a device reported a batch of samples.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type IotReadingV1 struct {
 	// Schema: required, pattern "^dev-[a-z0-9]{4,16}$".
 	DeviceId string `json:"deviceId"`
@@ -63,34 +63,48 @@ type IotReadingV1 struct {
 	Labels    []string `json:"labels,omitzero"`
 	// Schema: required, format date-time.
 	RecordedAt string `json:"recordedAt"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *IotReadingV1) Reset() {
 	keepSamples := rules.KeepCap(x.Samples)
 	clear(keepSamples[:cap(keepSamples)])
+	keepLocation := x.Location
+	keepLocation.Reset()
 	keepLabels := rules.KeepCap(x.Labels)
 	clear(keepLabels[:cap(keepLabels)])
 	*x = IotReadingV1{
-		Labels:  keepLabels,
-		Samples: keepSamples,
+		Labels:   keepLabels,
+		Location: keepLocation,
+		Samples:  keepSamples,
 	}
 }
 
 // IotReadingV1Location is an object in com.acme.iot.reading/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type IotReadingV1Location struct {
 	// Schema: minimum -90, maximum 90.
 	Lat float64 `json:"lat,omitzero"`
 	// Schema: minimum -180, maximum 180.
 	Lon float64 `json:"lon,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *IotReadingV1Location) Reset() {
-	*x = IotReadingV1Location{}
+	extra := x.extra
+	extra.Reset()
+	*x = IotReadingV1Location{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -9,13 +9,14 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var iotReadingV1DeviceIdPattern = regexp.MustCompile("^dev-[a-z0-9]{4,16}$")
 var iotReadingV1FirmwarePattern = regexp.MustCompile("^[0-9]+\\.[0-9]+\\.[0-9]+$")
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *IotReadingV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -28,7 +29,7 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 	default:
 		v.AddKey(p, "sensor", "must be one of \"temperature\", \"humidity\", \"pressure\", \"vibration\", got "+rules.QuoteValue(x.Sensor))
 	}
-	if x.Unit != "" {
+	if x.present[0]&(1<<4) != 0 || x.Unit != "" {
 		switch x.Unit {
 		case IotReadingV1UnitC, IotReadingV1UnitF, IotReadingV1UnitPct, IotReadingV1UnitHPa, IotReadingV1UnitMmS:
 		default:
@@ -40,7 +41,7 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			v.AddKey(p, "samples", "item count must be <= 64, got "+strconv.Itoa(n))
 		}
 	}
-	if x.Battery != 0 {
+	if x.present[0]&(1<<6) != 0 || x.Battery != 0 {
 		if x.Battery < 0 {
 			v.AddKey(p, "battery", "must be >= 0, got "+rules.FormatInt(x.Battery))
 		}
@@ -48,23 +49,23 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			v.AddKey(p, "battery", "must be <= 100, got "+rules.FormatInt(x.Battery))
 		}
 	}
-	if x.Firmware != "" {
+	if x.present[0]&(1<<7) != 0 || x.Firmware != "" {
 		if !iotReadingV1FirmwarePattern.MatchString(x.Firmware) {
 			v.AddKey(p, "firmware", "must match pattern \"^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$\", got "+rules.QuoteValue(x.Firmware))
 		}
 	}
-	if !x.Location.isZero() {
+	if x.present[0]&(1<<8) != 0 || !x.Location.isZero() {
 		fp0 := p.Key("location")
 		x.Location.validate(&fp0, v)
 	}
-	if x.Severity != "" {
+	if x.present[0]&(1<<10) != 0 || x.Severity != "" {
 		switch x.Severity {
 		case IotReadingV1SeverityInfo, IotReadingV1SeverityWarning, IotReadingV1SeverityCritical:
 		default:
 			v.AddKey(p, "severity", "must be one of \"info\", \"warning\", \"critical\", got "+rules.QuoteValue(x.Severity))
 		}
 	}
-	if x.Anomalies != 0 {
+	if x.present[0]&(1<<11) != 0 || x.Anomalies != 0 {
 		if x.Anomalies < 0 {
 			v.AddKey(p, "anomalies", "must be >= 0, got "+rules.FormatInt(x.Anomalies))
 		}
@@ -74,7 +75,7 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 	}
 }
 func (x *IotReadingV1Location) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.Lat != 0 {
+	if x.present[0]&(1<<0) != 0 || x.Lat != 0 {
 		if x.Lat < -90.0 {
 			v.AddKey(p, "lat", "must be >= -90, got "+rules.FormatFloat(x.Lat))
 		}
@@ -82,7 +83,7 @@ func (x *IotReadingV1Location) validate(p *rules.JSONPath, v *rules.Violations) 
 			v.AddKey(p, "lat", "must be <= 90, got "+rules.FormatFloat(x.Lat))
 		}
 	}
-	if x.Lon != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Lon != 0 {
 		if x.Lon < -180.0 {
 			v.AddKey(p, "lon", "must be >= -180, got "+rules.FormatFloat(x.Lon))
 		}

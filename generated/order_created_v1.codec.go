@@ -3,12 +3,9 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var orderCreatedV1CustomerTierValues = []string{OrderCreatedV1CustomerTierStandard, OrderCreatedV1CustomerTierGold, OrderCreatedV1CustomerTierPlatinum}
 var orderCreatedV1LineItemCategoryValues = []string{OrderCreatedV1LineItemCategoryBooks, OrderCreatedV1LineItemCategoryElectronics, OrderCreatedV1LineItemCategoryGrocery, OrderCreatedV1LineItemCategoryToys, OrderCreatedV1LineItemCategoryOther}
@@ -18,7 +15,8 @@ var orderCreatedV1ChannelValues = []string{OrderCreatedV1ChannelWeb, OrderCreate
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *OrderCreatedV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -34,78 +32,101 @@ func (x *OrderCreatedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "orderId":
-			seen[0] |= (1 << 0)
-			fp := p.Key("orderId")
-			l.ReadString(&x.OrderId, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("orderId")
+				l.ReadString(&x.OrderId, &fp, v)
+			}
 		case "customer":
-			seen[0] |= (1 << 1)
-			fp := p.Key("customer")
-			x.Customer.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("customer")
+				x.Customer.decodeJSON(l, &fp, v)
+			}
 		case "items":
-			seen[0] |= (1 << 2)
-			fp := p.Key("items")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Items
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, OrderCreatedV1LineItem{})
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("items")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Items
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, OrderCreatedV1LineItem{})
+							}
 						}
+						ip0 := fp.Index(i0)
+						s0[i0].decodeJSON(l, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					s0[i0].decodeJSON(l, &ip0, v)
+					if i0 == 0 {
+						s0 = []OrderCreatedV1LineItem{}
+					}
+					x.Items = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []OrderCreatedV1LineItem{}
-				}
-				x.Items = s0[:i0]
 			}
 		case "currency":
-			seen[0] |= (1 << 3)
-			fp := p.Key("currency")
-			l.ReadEnum(&x.Currency, orderCreatedV1CurrencyValues, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("currency")
+				l.ReadEnum(&x.Currency, orderCreatedV1CurrencyValues, &fp, v)
+			}
 		case "total":
-			seen[0] |= (1 << 4)
-			fp := p.Key("total")
-			l.ReadFloat(&x.Total, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("total")
+				l.ReadFloat(&x.Total, &fp, v)
+			}
 		case "discount":
-			fp := p.Key("discount")
-			l.ReadFloat(&x.Discount, &fp, v)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("discount")
+				l.ReadFloat(&x.Discount, &fp, v)
+			}
 		case "status":
-			fp := p.Key("status")
-			l.ReadEnum(&x.Status, orderCreatedV1StatusValues, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("status")
+				l.ReadEnum(&x.Status, orderCreatedV1StatusValues, &fp, v)
+			}
 		case "priority":
-			fp := p.Key("priority")
-			l.ReadInt(&x.Priority, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("priority")
+				l.ReadInt(&x.Priority, &fp, v)
+			}
 		case "riskScore":
-			fp := p.Key("riskScore")
-			l.ReadFloat(&x.RiskScore, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("riskScore")
+				l.ReadFloat(&x.RiskScore, &fp, v)
+			}
 		case "channel":
-			fp := p.Key("channel")
-			l.ReadEnum(&x.Channel, orderCreatedV1ChannelValues, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("channel")
+				l.ReadEnum(&x.Channel, orderCreatedV1ChannelValues, &fp, v)
+			}
 		case "coupon":
-			fp := p.Key("coupon")
-			l.ReadString(&x.Coupon, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("coupon")
+				l.ReadString(&x.Coupon, &fp, v)
+			}
 		case "giftWrap":
-			fp := p.Key("giftWrap")
-			l.ReadBool(&x.GiftWrap, &fp, v)
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("giftWrap")
+				l.ReadBool(&x.GiftWrap, &fp, v)
+			}
 		case "notes":
-			fp := p.Key("notes")
-			l.ReadString(&x.Remarks, &fp, v)
+			if l.First(&x.present[0], (1 << 12), p, v) {
+				fp := p.Key("notes")
+				l.ReadString(&x.Remarks, &fp, v)
+			}
 		case "createdAt":
-			seen[0] |= (1 << 5)
-			fp := p.Key("createdAt")
-			l.ReadString(&x.CreatedAt, &fp, v)
+			if l.First(&x.present[0], (1 << 13), p, v) {
+				fp := p.Key("createdAt")
+				l.ReadString(&x.CreatedAt, &fp, v)
+			}
 		case "shippingAddress":
-			fp := p.Key("shippingAddress")
-			x.Address.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 14), p, v) {
+				fp := p.Key("shippingAddress")
+				x.Address.decodeJSON(l, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -113,22 +134,22 @@ func (x *OrderCreatedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "orderId", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "customer", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "items", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "currency", "is required")
 	}
-	if seen[0]&(1<<4) == 0 {
+	if x.present[0]&(1<<4) == 0 {
 		v.AddKey(p, "total", "is required")
 	}
-	if seen[0]&(1<<5) == 0 {
+	if x.present[0]&(1<<13) == 0 {
 		v.AddKey(p, "createdAt", "is required")
 	}
 }
@@ -141,27 +162,33 @@ func (x *OrderCreatedV1Customer) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "id":
-			seen[0] |= (1 << 0)
-			fp := p.Key("id")
-			l.ReadString(&x.Id, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("id")
+				l.ReadString(&x.Id, &fp, v)
+			}
 		case "email":
-			seen[0] |= (1 << 1)
-			fp := p.Key("email")
-			l.ReadString(&x.Email, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("email")
+				l.ReadString(&x.Email, &fp, v)
+			}
 		case "tier":
-			seen[0] |= (1 << 2)
-			fp := p.Key("tier")
-			l.ReadEnum(&x.Tier, orderCreatedV1CustomerTierValues, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("tier")
+				l.ReadEnum(&x.Tier, orderCreatedV1CustomerTierValues, &fp, v)
+			}
 		case "country":
-			fp := p.Key("country")
-			l.ReadString(&x.Country, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("country")
+				l.ReadString(&x.Country, &fp, v)
+			}
 		case "orderCount":
-			fp := p.Key("orderCount")
-			l.ReadInt(&x.OrderCount, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("orderCount")
+				l.ReadInt(&x.OrderCount, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -169,13 +196,13 @@ func (x *OrderCreatedV1Customer) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "id", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "email", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "tier", "is required")
 	}
 }
@@ -183,27 +210,33 @@ func (x *OrderCreatedV1LineItem) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "sku":
-			seen[0] |= (1 << 0)
-			fp := p.Key("sku")
-			l.ReadString(&x.Sku, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("sku")
+				l.ReadString(&x.Sku, &fp, v)
+			}
 		case "name":
-			fp := p.Key("name")
-			l.ReadString(&x.Name, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("name")
+				l.ReadString(&x.Name, &fp, v)
+			}
 		case "quantity":
-			seen[0] |= (1 << 1)
-			fp := p.Key("quantity")
-			l.ReadInt(&x.Quantity, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("quantity")
+				l.ReadInt(&x.Quantity, &fp, v)
+			}
 		case "unitPrice":
-			seen[0] |= (1 << 2)
-			fp := p.Key("unitPrice")
-			l.ReadFloat(&x.UnitPrice, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("unitPrice")
+				l.ReadFloat(&x.UnitPrice, &fp, v)
+			}
 		case "category":
-			fp := p.Key("category")
-			l.ReadEnum(&x.Category, orderCreatedV1LineItemCategoryValues, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("category")
+				l.ReadEnum(&x.Category, orderCreatedV1LineItemCategoryValues, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -211,13 +244,13 @@ func (x *OrderCreatedV1LineItem) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "sku", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "quantity", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "unitPrice", "is required")
 	}
 }
@@ -228,45 +261,37 @@ func (x *OrderCreatedV1Address) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v 
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "line1":
-			fp := p.Key("line1")
-			l.ReadString(&x.Line1, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("line1")
+				l.ReadString(&x.Line1, &fp, v)
+			}
 		case "city":
-			fp := p.Key("city")
-			l.ReadString(&x.City, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("city")
+				l.ReadString(&x.City, &fp, v)
+			}
 		case "postalCode":
-			fp := p.Key("postalCode")
-			l.ReadString(&x.PostalCode, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("postalCode")
+				l.ReadString(&x.PostalCode, &fp, v)
+			}
 		case "country":
-			fp := p.Key("country")
-			l.ReadString(&x.Country, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("country")
+				l.ReadString(&x.Country, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *OrderCreatedV1Address) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("line1")):
-		fp := p.Key("line1")
-		l.ReadString(&x.Line1, &fp, v)
-	case bytes.EqualFold(k, []byte("city")):
-		fp := p.Key("city")
-		l.ReadString(&x.City, &fp, v)
-	case bytes.EqualFold(k, []byte("postalCode")):
-		fp := p.Key("postalCode")
-		l.ReadString(&x.PostalCode, &fp, v)
-	case bytes.EqualFold(k, []byte("country")):
-		fp := p.Key("country")
-		l.ReadString(&x.Country, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *OrderCreatedV1) isZero() bool {
-	return x.OrderId == "" && x.Customer.isZero() && x.Items == nil && x.Currency == "" && x.Total == 0 && x.Discount == 0 && x.Status == "" && x.Priority == 0 && x.RiskScore == 0 && x.Channel == "" && x.Coupon == "" && !x.GiftWrap && x.Remarks == "" && x.CreatedAt == "" && x.Address.isZero()
+	return x.OrderId == "" && x.Customer.isZero() && x.Items == nil && x.Currency == "" && x.Total == 0 && x.Discount == 0 && x.Status == "" && x.Priority == 0 && x.RiskScore == 0 && x.Channel == "" && x.Coupon == "" && !x.GiftWrap && x.Remarks == "" && x.CreatedAt == "" && x.Address.isZero() && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderCreatedV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"orderId\":"...)
 	dst = rules.AppendString(dst, x.OrderId)
@@ -289,51 +314,53 @@ func (x *OrderCreatedV1) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendString(dst, x.Currency)
 	dst = append(dst, ",\"total\":"...)
 	dst = rules.AppendFloat(dst, x.Total)
-	if x.Discount != 0 {
+	if x.present[0]&(1<<5) != 0 || x.Discount != 0 {
 		dst = append(dst, ",\"discount\":"...)
 		dst = rules.AppendFloat(dst, x.Discount)
 	}
-	if x.Status != "" {
+	if x.present[0]&(1<<6) != 0 || x.Status != "" {
 		dst = append(dst, ",\"status\":"...)
 		dst = rules.AppendString(dst, x.Status)
 	}
-	if x.Priority != 0 {
+	if x.present[0]&(1<<7) != 0 || x.Priority != 0 {
 		dst = append(dst, ",\"priority\":"...)
 		dst = rules.AppendInt(dst, x.Priority)
 	}
-	if x.RiskScore != 0 {
+	if x.present[0]&(1<<8) != 0 || x.RiskScore != 0 {
 		dst = append(dst, ",\"riskScore\":"...)
 		dst = rules.AppendFloat(dst, x.RiskScore)
 	}
-	if x.Channel != "" {
+	if x.present[0]&(1<<9) != 0 || x.Channel != "" {
 		dst = append(dst, ",\"channel\":"...)
 		dst = rules.AppendString(dst, x.Channel)
 	}
-	if x.Coupon != "" {
+	if x.present[0]&(1<<10) != 0 || x.Coupon != "" {
 		dst = append(dst, ",\"coupon\":"...)
 		dst = rules.AppendString(dst, x.Coupon)
 	}
-	if x.GiftWrap {
+	if x.present[0]&(1<<11) != 0 || x.GiftWrap {
 		dst = append(dst, ",\"giftWrap\":"...)
 		dst = rules.AppendBool(dst, x.GiftWrap)
 	}
-	if x.Remarks != "" {
+	if x.present[0]&(1<<12) != 0 || x.Remarks != "" {
 		dst = append(dst, ",\"notes\":"...)
 		dst = rules.AppendString(dst, x.Remarks)
 	}
 	dst = append(dst, ",\"createdAt\":"...)
 	dst = rules.AppendString(dst, x.CreatedAt)
-	if !x.Address.isZero() {
+	if x.present[0]&(1<<14) != 0 || !x.Address.isZero() {
 		dst = append(dst, ",\"shippingAddress\":"...)
 		dst = x.Address.AppendJSON(dst)
 	}
 	return append(dst, "}"...)
 }
 func (x *OrderCreatedV1Customer) isZero() bool {
-	return x.Id == "" && x.Email == "" && x.Tier == "" && x.Country == "" && x.OrderCount == 0
+	return x.Id == "" && x.Email == "" && x.Tier == "" && x.Country == "" && x.OrderCount == 0 && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderCreatedV1Customer) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"id\":"...)
 	dst = rules.AppendString(dst, x.Id)
@@ -341,25 +368,27 @@ func (x *OrderCreatedV1Customer) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendString(dst, x.Email)
 	dst = append(dst, ",\"tier\":"...)
 	dst = rules.AppendString(dst, x.Tier)
-	if x.Country != "" {
+	if x.present[0]&(1<<3) != 0 || x.Country != "" {
 		dst = append(dst, ",\"country\":"...)
 		dst = rules.AppendString(dst, x.Country)
 	}
-	if x.OrderCount != 0 {
+	if x.present[0]&(1<<4) != 0 || x.OrderCount != 0 {
 		dst = append(dst, ",\"orderCount\":"...)
 		dst = rules.AppendInt(dst, x.OrderCount)
 	}
 	return append(dst, "}"...)
 }
 func (x *OrderCreatedV1LineItem) isZero() bool {
-	return x.Sku == "" && x.Name == "" && x.Quantity == 0 && x.UnitPrice == 0 && x.Category == ""
+	return x.Sku == "" && x.Name == "" && x.Quantity == 0 && x.UnitPrice == 0 && x.Category == "" && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderCreatedV1LineItem) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"sku\":"...)
 	dst = rules.AppendString(dst, x.Sku)
-	if x.Name != "" {
+	if x.present[0]&(1<<1) != 0 || x.Name != "" {
 		dst = append(dst, ",\"name\":"...)
 		dst = rules.AppendString(dst, x.Name)
 	}
@@ -367,47 +396,50 @@ func (x *OrderCreatedV1LineItem) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendInt(dst, x.Quantity)
 	dst = append(dst, ",\"unitPrice\":"...)
 	dst = rules.AppendFloat(dst, x.UnitPrice)
-	if x.Category != "" {
+	if x.present[0]&(1<<4) != 0 || x.Category != "" {
 		dst = append(dst, ",\"category\":"...)
 		dst = rules.AppendString(dst, x.Category)
 	}
 	return append(dst, "}"...)
 }
 func (x *OrderCreatedV1Address) isZero() bool {
-	return x.Line1 == "" && x.City == "" && x.PostalCode == "" && x.Country == ""
+	return x.Line1 == "" && x.City == "" && x.PostalCode == "" && x.Country == "" && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderCreatedV1Address) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Line1 != "" {
+	if x.present[0]&(1<<0) != 0 || x.Line1 != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"line1\":"...)
 		dst = rules.AppendString(dst, x.Line1)
 	}
-	if x.City != "" {
+	if x.present[0]&(1<<1) != 0 || x.City != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"city\":"...)
 		dst = rules.AppendString(dst, x.City)
 	}
-	if x.PostalCode != "" {
+	if x.present[0]&(1<<2) != 0 || x.PostalCode != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"postalCode\":"...)
 		dst = rules.AppendString(dst, x.PostalCode)
 	}
-	if x.Country != "" {
+	if x.present[0]&(1<<3) != 0 || x.Country != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"country\":"...)
 		dst = rules.AppendString(dst, x.Country)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.customer.tier in com.acme.order.created/v1.
 const (
@@ -50,8 +50,8 @@ const (
 //
 // A customer placed an order in a shop channel.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type OrderCreatedV1 struct {
 	// Order identifier.
 	//
@@ -85,21 +85,29 @@ type OrderCreatedV1 struct {
 	// Schema: required, format date-time.
 	CreatedAt string                `json:"createdAt"`
 	Address   OrderCreatedV1Address `json:"shippingAddress,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderCreatedV1) Reset() {
 	keepItems := rules.KeepCap(x.Items)
 	clear(keepItems[:cap(keepItems)])
-	*x = OrderCreatedV1{Items: keepItems}
+	keepAddress := x.Address
+	keepAddress.Reset()
+	*x = OrderCreatedV1{
+		Address: keepAddress,
+		Items:   keepItems,
+	}
 }
 
 // OrderCreatedV1Customer is an object in com.acme.order.created/v1 events.
 //
 // Who placed the order.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type OrderCreatedV1Customer struct {
 	// Schema: required, minLength 1, maxLength 64.
 	Id string `json:"id"`
@@ -115,17 +123,20 @@ type OrderCreatedV1Customer struct {
 	//
 	// Schema: minimum 0.
 	OrderCount int64 `json:"orderCount,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderCreatedV1Customer) Reset() {
 	*x = OrderCreatedV1Customer{}
 }
 
 // OrderCreatedV1LineItem is an object in com.acme.order.created/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type OrderCreatedV1LineItem struct {
 	// Schema: required, pattern "^[A-Z0-9-]{3,32}$".
 	Sku string `json:"sku"`
@@ -137,17 +148,21 @@ type OrderCreatedV1LineItem struct {
 	UnitPrice float64 `json:"unitPrice"`
 	// Schema: enum "books" "electronics" "grocery" "toys" "other".
 	Category string `json:"category,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderCreatedV1LineItem) Reset() {
 	*x = OrderCreatedV1LineItem{}
 }
 
 // OrderCreatedV1Address is an object in com.acme.order.created/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type OrderCreatedV1Address struct {
 	Line1 string `json:"line1,omitzero"`
 	City  string `json:"city,omitzero"`
@@ -155,11 +170,18 @@ type OrderCreatedV1Address struct {
 	PostalCode string `json:"postalCode,omitzero"`
 	// Schema: pattern "^[A-Z]{2}$".
 	Country string `json:"country,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderCreatedV1Address) Reset() {
-	*x = OrderCreatedV1Address{}
+	extra := x.extra
+	extra.Reset()
+	*x = OrderCreatedV1Address{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -10,14 +10,15 @@ import (
 	"unicode/utf8"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var orderCreatedV1CustomerCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
 var orderCreatedV1LineItemSkuPattern = regexp.MustCompile("^[A-Z0-9-]{3,32}$")
 var orderCreatedV1AddressCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *OrderCreatedV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -49,19 +50,19 @@ func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 	if x.Total < 0.0 {
 		v.AddKey(p, "total", "must be >= 0, got "+rules.FormatFloat(x.Total))
 	}
-	if x.Discount != 0 {
+	if x.present[0]&(1<<5) != 0 || x.Discount != 0 {
 		if x.Discount < 0.0 {
 			v.AddKey(p, "discount", "must be >= 0, got "+rules.FormatFloat(x.Discount))
 		}
 	}
-	if x.Status != "" {
+	if x.present[0]&(1<<6) != 0 || x.Status != "" {
 		switch x.Status {
 		case OrderCreatedV1StatusPending, OrderCreatedV1StatusApproved, OrderCreatedV1StatusReview, OrderCreatedV1StatusRejected:
 		default:
 			v.AddKey(p, "status", "must be one of \"pending\", \"approved\", \"review\", \"rejected\", got "+rules.QuoteValue(x.Status))
 		}
 	}
-	if x.Priority != 0 {
+	if x.present[0]&(1<<7) != 0 || x.Priority != 0 {
 		if x.Priority < 0 {
 			v.AddKey(p, "priority", "must be >= 0, got "+rules.FormatInt(x.Priority))
 		}
@@ -69,14 +70,14 @@ func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			v.AddKey(p, "priority", "must be <= 10, got "+rules.FormatInt(x.Priority))
 		}
 	}
-	if x.Channel != "" {
+	if x.present[0]&(1<<9) != 0 || x.Channel != "" {
 		switch x.Channel {
 		case OrderCreatedV1ChannelWeb, OrderCreatedV1ChannelMobile, OrderCreatedV1ChannelStore:
 		default:
 			v.AddKey(p, "channel", "must be one of \"web\", \"mobile\", \"store\", got "+rules.QuoteValue(x.Channel))
 		}
 	}
-	if x.Coupon != "" {
+	if x.present[0]&(1<<10) != 0 || x.Coupon != "" {
 		if n := utf8.RuneCountInString(x.Coupon); n > 32 {
 			v.AddKey(p, "coupon", "length must be <= 32, got "+strconv.Itoa(n))
 		}
@@ -84,7 +85,7 @@ func (x *OrderCreatedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 	if !rules.IsDateTime(x.CreatedAt) {
 		v.AddKey(p, "createdAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.CreatedAt))
 	}
-	if !x.Address.isZero() {
+	if x.present[0]&(1<<14) != 0 || !x.Address.isZero() {
 		fp0 := p.Key("shippingAddress")
 		x.Address.validate(&fp0, v)
 	}
@@ -103,12 +104,12 @@ func (x *OrderCreatedV1Customer) validate(p *rules.JSONPath, v *rules.Violations
 	default:
 		v.AddKey(p, "tier", "must be one of \"standard\", \"gold\", \"platinum\", got "+rules.QuoteValue(x.Tier))
 	}
-	if x.Country != "" {
+	if x.present[0]&(1<<3) != 0 || x.Country != "" {
 		if !orderCreatedV1CustomerCountryPattern.MatchString(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}
 	}
-	if x.OrderCount != 0 {
+	if x.present[0]&(1<<4) != 0 || x.OrderCount != 0 {
 		if x.OrderCount < 0 {
 			v.AddKey(p, "orderCount", "must be >= 0, got "+rules.FormatInt(x.OrderCount))
 		}
@@ -118,7 +119,7 @@ func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations
 	if !orderCreatedV1LineItemSkuPattern.MatchString(x.Sku) {
 		v.AddKey(p, "sku", "must match pattern \"^[A-Z0-9-]{3,32}$\", got "+rules.QuoteValue(x.Sku))
 	}
-	if x.Name != "" {
+	if x.present[0]&(1<<1) != 0 || x.Name != "" {
 		if n := utf8.RuneCountInString(x.Name); n > 200 {
 			v.AddKey(p, "name", "length must be <= 200, got "+strconv.Itoa(n))
 		}
@@ -132,7 +133,7 @@ func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations
 	if x.UnitPrice < 0.0 {
 		v.AddKey(p, "unitPrice", "must be >= 0, got "+rules.FormatFloat(x.UnitPrice))
 	}
-	if x.Category != "" {
+	if x.present[0]&(1<<4) != 0 || x.Category != "" {
 		switch x.Category {
 		case OrderCreatedV1LineItemCategoryBooks, OrderCreatedV1LineItemCategoryElectronics, OrderCreatedV1LineItemCategoryGrocery, OrderCreatedV1LineItemCategoryToys, OrderCreatedV1LineItemCategoryOther:
 		default:
@@ -141,12 +142,12 @@ func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations
 	}
 }
 func (x *OrderCreatedV1Address) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.PostalCode != "" {
+	if x.present[0]&(1<<2) != 0 || x.PostalCode != "" {
 		if n := utf8.RuneCountInString(x.PostalCode); n > 16 {
 			v.AddKey(p, "postalCode", "length must be <= 16, got "+strconv.Itoa(n))
 		}
 	}
-	if x.Country != "" {
+	if x.present[0]&(1<<3) != 0 || x.Country != "" {
 		if !orderCreatedV1AddressCountryPattern.MatchString(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // OrdersKB is the compiled knowledge base "orders" (rules/orders), bound to fact Order (com.acme.order.created/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

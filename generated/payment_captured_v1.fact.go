@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.currency in com.acme.payment.captured/v1.
 const (
@@ -41,8 +41,8 @@ const (
 //
 // A payment for an order was captured by the payment provider.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type PaymentCapturedV1 struct {
 	// Schema: required, minLength 8, maxLength 64.
 	PaymentId string `json:"paymentId"`
@@ -65,19 +65,28 @@ type PaymentCapturedV1 struct {
 	Flags []string `json:"flags,omitzero"`
 	// Schema: format date-time.
 	CapturedAt string `json:"capturedAt,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *PaymentCapturedV1) Reset() {
+	keepCard := x.Card
+	keepCard.Reset()
 	keepFlags := rules.KeepCap(x.Flags)
 	clear(keepFlags[:cap(keepFlags)])
-	*x = PaymentCapturedV1{Flags: keepFlags}
+	*x = PaymentCapturedV1{
+		Card:  keepCard,
+		Flags: keepFlags,
+	}
 }
 
 // PaymentCapturedV1Card is an object in com.acme.payment.captured/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type PaymentCapturedV1Card struct {
 	// Schema: enum "visa" "mastercard" "amex".
 	Brand string `json:"brand,omitzero"`
@@ -85,11 +94,18 @@ type PaymentCapturedV1Card struct {
 	Last4 string `json:"last4,omitzero"`
 	// Schema: pattern "^[A-Z]{2}$".
 	Country string `json:"country,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *PaymentCapturedV1Card) Reset() {
-	*x = PaymentCapturedV1Card{}
+	extra := x.extra
+	extra.Reset()
+	*x = PaymentCapturedV1Card{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -10,13 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var paymentCapturedV1CardLast4Pattern = regexp.MustCompile("^[0-9]{4}$")
 var paymentCapturedV1CardCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *PaymentCapturedV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -42,11 +43,11 @@ func (x *PaymentCapturedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 	default:
 		v.AddKey(p, "method", "must be one of \"card\", \"bank_transfer\", \"wallet\", got "+rules.QuoteValue(x.Method))
 	}
-	if !x.Card.isZero() {
+	if x.present[0]&(1<<5) != 0 || !x.Card.isZero() {
 		fp0 := p.Key("card")
 		x.Card.validate(&fp0, v)
 	}
-	if x.Attempts != 0 {
+	if x.present[0]&(1<<6) != 0 || x.Attempts != 0 {
 		if x.Attempts < 1 {
 			v.AddKey(p, "attempts", "must be >= 1, got "+rules.FormatInt(x.Attempts))
 		}
@@ -54,14 +55,14 @@ func (x *PaymentCapturedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			v.AddKey(p, "attempts", "must be <= 10, got "+rules.FormatInt(x.Attempts))
 		}
 	}
-	if x.Status != "" {
+	if x.present[0]&(1<<7) != 0 || x.Status != "" {
 		switch x.Status {
 		case PaymentCapturedV1StatusCaptured, PaymentCapturedV1StatusFlagged, PaymentCapturedV1StatusHeld, PaymentCapturedV1StatusRefunded:
 		default:
 			v.AddKey(p, "status", "must be one of \"captured\", \"flagged\", \"held\", \"refunded\", got "+rules.QuoteValue(x.Status))
 		}
 	}
-	if x.FraudScore != 0 {
+	if x.present[0]&(1<<8) != 0 || x.FraudScore != 0 {
 		if x.FraudScore < 0.0 {
 			v.AddKey(p, "fraudScore", "must be >= 0, got "+rules.FormatFloat(x.FraudScore))
 		}
@@ -77,26 +78,26 @@ func (x *PaymentCapturedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			}
 		}
 	}
-	if x.CapturedAt != "" {
+	if x.present[0]&(1<<10) != 0 || x.CapturedAt != "" {
 		if !rules.IsDateTime(x.CapturedAt) {
 			v.AddKey(p, "capturedAt", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.CapturedAt))
 		}
 	}
 }
 func (x *PaymentCapturedV1Card) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.Brand != "" {
+	if x.present[0]&(1<<0) != 0 || x.Brand != "" {
 		switch x.Brand {
 		case PaymentCapturedV1CardBrandVisa, PaymentCapturedV1CardBrandMastercard, PaymentCapturedV1CardBrandAmex:
 		default:
 			v.AddKey(p, "brand", "must be one of \"visa\", \"mastercard\", \"amex\", got "+rules.QuoteValue(x.Brand))
 		}
 	}
-	if x.Last4 != "" {
+	if x.present[0]&(1<<1) != 0 || x.Last4 != "" {
 		if !paymentCapturedV1CardLast4Pattern.MatchString(x.Last4) {
 			v.AddKey(p, "last4", "must match pattern \"^[0-9]{4}$\", got "+rules.QuoteValue(x.Last4))
 		}
 	}
-	if x.Country != "" {
+	if x.present[0]&(1<<2) != 0 || x.Country != "" {
 		if !paymentCapturedV1CardCountryPattern.MatchString(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}

@@ -3,12 +3,9 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var paymentCapturedV2CurrencyValues = []string{PaymentCapturedV2CurrencyEUR, PaymentCapturedV2CurrencyUSD, PaymentCapturedV2CurrencyGBP}
 var paymentCapturedV2MethodValues = []string{PaymentCapturedV2MethodCard, PaymentCapturedV2MethodBankTransfer, PaymentCapturedV2MethodWallet}
@@ -17,7 +14,8 @@ var paymentCapturedV2StatusValues = []string{PaymentCapturedV2StatusCaptured, Pa
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *PaymentCapturedV2) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -33,74 +31,96 @@ func (x *PaymentCapturedV2) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rul
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "paymentId":
-			seen[0] |= (1 << 0)
-			fp := p.Key("paymentId")
-			l.ReadString(&x.PaymentId, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("paymentId")
+				l.ReadString(&x.PaymentId, &fp, v)
+			}
 		case "orderId":
-			seen[0] |= (1 << 1)
-			fp := p.Key("orderId")
-			l.ReadString(&x.OrderId, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("orderId")
+				l.ReadString(&x.OrderId, &fp, v)
+			}
 		case "amount":
-			seen[0] |= (1 << 2)
-			fp := p.Key("amount")
-			l.ReadFloat(&x.Amount, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("amount")
+				l.ReadFloat(&x.Amount, &fp, v)
+			}
 		case "currency":
-			seen[0] |= (1 << 3)
-			fp := p.Key("currency")
-			l.ReadEnum(&x.Currency, paymentCapturedV2CurrencyValues, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("currency")
+				l.ReadEnum(&x.Currency, paymentCapturedV2CurrencyValues, &fp, v)
+			}
 		case "method":
-			seen[0] |= (1 << 4)
-			fp := p.Key("method")
-			l.ReadEnum(&x.Method, paymentCapturedV2MethodValues, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("method")
+				l.ReadEnum(&x.Method, paymentCapturedV2MethodValues, &fp, v)
+			}
 		case "card":
-			fp := p.Key("card")
-			x.Card.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("card")
+				x.Card.decodeJSON(l, &fp, v)
+			}
 		case "attempts":
-			fp := p.Key("attempts")
-			l.ReadInt(&x.Attempts, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("attempts")
+				l.ReadInt(&x.Attempts, &fp, v)
+			}
 		case "status":
-			fp := p.Key("status")
-			l.ReadEnum(&x.Status, paymentCapturedV2StatusValues, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("status")
+				l.ReadEnum(&x.Status, paymentCapturedV2StatusValues, &fp, v)
+			}
 		case "fraudScore":
-			fp := p.Key("fraudScore")
-			l.ReadFloat(&x.FraudScore, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("fraudScore")
+				l.ReadFloat(&x.FraudScore, &fp, v)
+			}
 		case "flags":
-			fp := p.Key("flags")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Flags
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, "")
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("flags")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Flags
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, "")
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadString(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadString(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []string{}
+					}
+					x.Flags = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []string{}
-				}
-				x.Flags = s0[:i0]
 			}
 		case "capturedAt":
-			fp := p.Key("capturedAt")
-			l.ReadString(&x.CapturedAt, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("capturedAt")
+				l.ReadString(&x.CapturedAt, &fp, v)
+			}
 		case "provider":
-			fp := p.Key("provider")
-			l.ReadString(&x.Provider, &fp, v)
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("provider")
+				l.ReadString(&x.Provider, &fp, v)
+			}
 		case "threeDSecure":
-			fp := p.Key("threeDSecure")
-			l.ReadBool(&x.ThreeDSecure, &fp, v)
+			if l.First(&x.present[0], (1 << 12), p, v) {
+				fp := p.Key("threeDSecure")
+				l.ReadBool(&x.ThreeDSecure, &fp, v)
+			}
 		case "receiptUrl":
-			fp := p.Key("receiptUrl")
-			l.ReadString(&x.ReceiptUrl, &fp, v)
+			if l.First(&x.present[0], (1 << 13), p, v) {
+				fp := p.Key("receiptUrl")
+				l.ReadString(&x.ReceiptUrl, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -108,19 +128,19 @@ func (x *PaymentCapturedV2) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rul
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "paymentId", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "orderId", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "amount", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "currency", "is required")
 	}
-	if seen[0]&(1<<4) == 0 {
+	if x.present[0]&(1<<4) == 0 {
 		v.AddKey(p, "method", "is required")
 	}
 }
@@ -136,39 +156,32 @@ func (x *PaymentCapturedV2Card) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v 
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "brand":
-			fp := p.Key("brand")
-			l.ReadEnum(&x.Brand, paymentCapturedV2CardBrandValues, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("brand")
+				l.ReadEnum(&x.Brand, paymentCapturedV2CardBrandValues, &fp, v)
+			}
 		case "last4":
-			fp := p.Key("last4")
-			l.ReadString(&x.Last4, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("last4")
+				l.ReadString(&x.Last4, &fp, v)
+			}
 		case "country":
-			fp := p.Key("country")
-			l.ReadString(&x.Country, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("country")
+				l.ReadString(&x.Country, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *PaymentCapturedV2Card) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("brand")):
-		fp := p.Key("brand")
-		l.ReadEnum(&x.Brand, paymentCapturedV2CardBrandValues, &fp, v)
-	case bytes.EqualFold(k, []byte("last4")):
-		fp := p.Key("last4")
-		l.ReadString(&x.Last4, &fp, v)
-	case bytes.EqualFold(k, []byte("country")):
-		fp := p.Key("country")
-		l.ReadString(&x.Country, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *PaymentCapturedV2) isZero() bool {
-	return x.PaymentId == "" && x.OrderId == "" && x.Amount == 0 && x.Currency == "" && x.Method == "" && x.Card.isZero() && x.Attempts == 0 && x.Status == "" && x.FraudScore == 0 && x.Flags == nil && x.CapturedAt == "" && x.Provider == "" && !x.ThreeDSecure && x.ReceiptUrl == ""
+	return x.PaymentId == "" && x.OrderId == "" && x.Amount == 0 && x.Currency == "" && x.Method == "" && x.Card.isZero() && x.Attempts == 0 && x.Status == "" && x.FraudScore == 0 && x.Flags == nil && x.CapturedAt == "" && x.Provider == "" && !x.ThreeDSecure && x.ReceiptUrl == "" && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *PaymentCapturedV2) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"paymentId\":"...)
 	dst = rules.AppendString(dst, x.PaymentId)
@@ -180,19 +193,19 @@ func (x *PaymentCapturedV2) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendString(dst, x.Currency)
 	dst = append(dst, ",\"method\":"...)
 	dst = rules.AppendString(dst, x.Method)
-	if !x.Card.isZero() {
+	if x.present[0]&(1<<5) != 0 || !x.Card.isZero() {
 		dst = append(dst, ",\"card\":"...)
 		dst = x.Card.AppendJSON(dst)
 	}
-	if x.Attempts != 0 {
+	if x.present[0]&(1<<6) != 0 || x.Attempts != 0 {
 		dst = append(dst, ",\"attempts\":"...)
 		dst = rules.AppendInt(dst, x.Attempts)
 	}
-	if x.Status != "" {
+	if x.present[0]&(1<<7) != 0 || x.Status != "" {
 		dst = append(dst, ",\"status\":"...)
 		dst = rules.AppendString(dst, x.Status)
 	}
-	if x.FraudScore != 0 {
+	if x.present[0]&(1<<8) != 0 || x.FraudScore != 0 {
 		dst = append(dst, ",\"fraudScore\":"...)
 		dst = rules.AppendFloat(dst, x.FraudScore)
 	}
@@ -207,52 +220,55 @@ func (x *PaymentCapturedV2) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if x.CapturedAt != "" {
+	if x.present[0]&(1<<10) != 0 || x.CapturedAt != "" {
 		dst = append(dst, ",\"capturedAt\":"...)
 		dst = rules.AppendString(dst, x.CapturedAt)
 	}
-	if x.Provider != "" {
+	if x.present[0]&(1<<11) != 0 || x.Provider != "" {
 		dst = append(dst, ",\"provider\":"...)
 		dst = rules.AppendString(dst, x.Provider)
 	}
-	if x.ThreeDSecure {
+	if x.present[0]&(1<<12) != 0 || x.ThreeDSecure {
 		dst = append(dst, ",\"threeDSecure\":"...)
 		dst = rules.AppendBool(dst, x.ThreeDSecure)
 	}
-	if x.ReceiptUrl != "" {
+	if x.present[0]&(1<<13) != 0 || x.ReceiptUrl != "" {
 		dst = append(dst, ",\"receiptUrl\":"...)
 		dst = rules.AppendString(dst, x.ReceiptUrl)
 	}
 	return append(dst, "}"...)
 }
 func (x *PaymentCapturedV2Card) isZero() bool {
-	return x.Brand == "" && x.Last4 == "" && x.Country == ""
+	return x.Brand == "" && x.Last4 == "" && x.Country == "" && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *PaymentCapturedV2Card) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Brand != "" {
+	if x.present[0]&(1<<0) != 0 || x.Brand != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"brand\":"...)
 		dst = rules.AppendString(dst, x.Brand)
 	}
-	if x.Last4 != "" {
+	if x.present[0]&(1<<1) != 0 || x.Last4 != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"last4\":"...)
 		dst = rules.AppendString(dst, x.Last4)
 	}
-	if x.Country != "" {
+	if x.present[0]&(1<<2) != 0 || x.Country != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"country\":"...)
 		dst = rules.AppendString(dst, x.Country)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.currency in com.acme.payment.captured/v2.
 const (
@@ -41,8 +41,8 @@ const (
 //
 // A payment for an order was captured by the payment provider. v2 adds the provider and 3-D Secure outcome.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type PaymentCapturedV2 struct {
 	// Schema: required, minLength 8, maxLength 64.
 	PaymentId string `json:"paymentId"`
@@ -73,19 +73,28 @@ type PaymentCapturedV2 struct {
 	ThreeDSecure bool `json:"threeDSecure,omitzero"`
 	// Schema: format uri.
 	ReceiptUrl string `json:"receiptUrl,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *PaymentCapturedV2) Reset() {
+	keepCard := x.Card
+	keepCard.Reset()
 	keepFlags := rules.KeepCap(x.Flags)
 	clear(keepFlags[:cap(keepFlags)])
-	*x = PaymentCapturedV2{Flags: keepFlags}
+	*x = PaymentCapturedV2{
+		Card:  keepCard,
+		Flags: keepFlags,
+	}
 }
 
 // PaymentCapturedV2Card is an object in com.acme.payment.captured/v2 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type PaymentCapturedV2Card struct {
 	// Schema: enum "visa" "mastercard" "amex".
 	Brand string `json:"brand,omitzero"`
@@ -93,11 +102,18 @@ type PaymentCapturedV2Card struct {
 	Last4 string `json:"last4,omitzero"`
 	// Schema: pattern "^[A-Z]{2}$".
 	Country string `json:"country,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *PaymentCapturedV2Card) Reset() {
-	*x = PaymentCapturedV2Card{}
+	extra := x.extra
+	extra.Reset()
+	*x = PaymentCapturedV2Card{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // PaymentsKB is the compiled knowledge base "payments" (rules/payments), bound to fact Payment (com.acme.payment.captured/v2).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

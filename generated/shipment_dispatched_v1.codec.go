@@ -3,19 +3,17 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var shipmentDispatchedV1CarrierValues = []string{ShipmentDispatchedV1CarrierDhl, ShipmentDispatchedV1CarrierUps, ShipmentDispatchedV1CarrierFedex, ShipmentDispatchedV1CarrierPostnl, ShipmentDispatchedV1CarrierLocal}
 var shipmentDispatchedV1ServiceLevelValues = []string{ShipmentDispatchedV1ServiceLevelEconomy, ShipmentDispatchedV1ServiceLevelStandard, ShipmentDispatchedV1ServiceLevelPriority}
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *ShipmentDispatchedV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -31,68 +29,86 @@ func (x *ShipmentDispatchedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "shipmentId":
-			seen[0] |= (1 << 0)
-			fp := p.Key("shipmentId")
-			l.ReadString(&x.ShipmentId, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("shipmentId")
+				l.ReadString(&x.ShipmentId, &fp, v)
+			}
 		case "orderId":
-			seen[0] |= (1 << 1)
-			fp := p.Key("orderId")
-			l.ReadString(&x.OrderId, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("orderId")
+				l.ReadString(&x.OrderId, &fp, v)
+			}
 		case "carrier":
-			seen[0] |= (1 << 2)
-			fp := p.Key("carrier")
-			l.ReadEnum(&x.Carrier, shipmentDispatchedV1CarrierValues, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("carrier")
+				l.ReadEnum(&x.Carrier, shipmentDispatchedV1CarrierValues, &fp, v)
+			}
 		case "express":
-			fp := p.Key("express")
-			l.ReadBool(&x.Express, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("express")
+				l.ReadBool(&x.Express, &fp, v)
+			}
 		case "destination":
-			seen[0] |= (1 << 3)
-			fp := p.Key("destination")
-			x.Destination.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("destination")
+				x.Destination.decodeJSON(l, &fp, v)
+			}
 		case "parcels":
-			seen[0] |= (1 << 4)
-			fp := p.Key("parcels")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Parcels
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, ShipmentDispatchedV1Parcel{})
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("parcels")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Parcels
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, ShipmentDispatchedV1Parcel{})
+							}
 						}
+						ip0 := fp.Index(i0)
+						s0[i0].decodeJSON(l, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					s0[i0].decodeJSON(l, &ip0, v)
+					if i0 == 0 {
+						s0 = []ShipmentDispatchedV1Parcel{}
+					}
+					x.Parcels = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []ShipmentDispatchedV1Parcel{}
-				}
-				x.Parcels = s0[:i0]
 			}
 		case "totalWeightKg":
-			fp := p.Key("totalWeightKg")
-			l.ReadFloat(&x.TotalWeightKg, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("totalWeightKg")
+				l.ReadFloat(&x.TotalWeightKg, &fp, v)
+			}
 		case "cost":
-			fp := p.Key("cost")
-			l.ReadFloat(&x.Cost, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("cost")
+				l.ReadFloat(&x.Cost, &fp, v)
+			}
 		case "serviceLevel":
-			fp := p.Key("serviceLevel")
-			l.ReadEnum(&x.ServiceLevel, shipmentDispatchedV1ServiceLevelValues, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("serviceLevel")
+				l.ReadEnum(&x.ServiceLevel, shipmentDispatchedV1ServiceLevelValues, &fp, v)
+			}
 		case "label":
-			fp := p.Key("label")
-			l.ReadString(&x.Label, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("label")
+				l.ReadString(&x.Label, &fp, v)
+			}
 		case "eta":
-			fp := p.Key("eta")
-			l.ReadString(&x.Eta, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("eta")
+				l.ReadString(&x.Eta, &fp, v)
+			}
 		case "trackingUrl":
-			fp := p.Key("trackingUrl")
-			l.ReadString(&x.TrackingUrl, &fp, v)
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("trackingUrl")
+				l.ReadString(&x.TrackingUrl, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -100,19 +116,19 @@ func (x *ShipmentDispatchedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "shipmentId", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "orderId", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "carrier", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<4) == 0 {
 		v.AddKey(p, "destination", "is required")
 	}
-	if seen[0]&(1<<4) == 0 {
+	if x.present[0]&(1<<5) == 0 {
 		v.AddKey(p, "parcels", "is required")
 	}
 }
@@ -125,19 +141,23 @@ func (x *ShipmentDispatchedV1Destination) decodeJSON(l *rules.Lexer, p *rules.JS
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "country":
-			seen[0] |= (1 << 0)
-			fp := p.Key("country")
-			l.ReadString(&x.Country, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("country")
+				l.ReadString(&x.Country, &fp, v)
+			}
 		case "city":
-			fp := p.Key("city")
-			l.ReadString(&x.City, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("city")
+				l.ReadString(&x.City, &fp, v)
+			}
 		case "postalCode":
-			fp := p.Key("postalCode")
-			l.ReadString(&x.PostalCode, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("postalCode")
+				l.ReadString(&x.PostalCode, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -145,7 +165,7 @@ func (x *ShipmentDispatchedV1Destination) decodeJSON(l *rules.Lexer, p *rules.JS
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "country", "is required")
 	}
 }
@@ -153,53 +173,40 @@ func (x *ShipmentDispatchedV1Parcel) decodeJSON(l *rules.Lexer, p *rules.JSONPat
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "id":
-			seen[0] |= (1 << 0)
-			fp := p.Key("id")
-			l.ReadString(&x.Id, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("id")
+				l.ReadString(&x.Id, &fp, v)
+			}
 		case "weightKg":
-			seen[0] |= (1 << 1)
-			fp := p.Key("weightKg")
-			l.ReadFloat(&x.WeightKg, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("weightKg")
+				l.ReadFloat(&x.WeightKg, &fp, v)
+			}
 		case "fragile":
-			fp := p.Key("fragile")
-			l.ReadBool(&x.Fragile, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("fragile")
+				l.ReadBool(&x.Fragile, &fp, v)
+			}
 		case "dimensions":
-			fp := p.Key("dimensions")
-			x.Dimensions.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("dimensions")
+				x.Dimensions.decodeJSON(l, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "id", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "weightKg", "is required")
-	}
-}
-func (x *ShipmentDispatchedV1Parcel) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("id")):
-		fp := p.Key("id")
-		l.ReadString(&x.Id, &fp, v)
-	case bytes.EqualFold(k, []byte("weightKg")):
-		fp := p.Key("weightKg")
-		l.ReadFloat(&x.WeightKg, &fp, v)
-	case bytes.EqualFold(k, []byte("fragile")):
-		fp := p.Key("fragile")
-		l.ReadBool(&x.Fragile, &fp, v)
-	case bytes.EqualFold(k, []byte("dimensions")):
-		fp := p.Key("dimensions")
-		x.Dimensions.decodeJSON(l, &fp, v)
-	default:
-		l.Skip()
 	}
 }
 func (x *ShipmentDispatchedV1ParcelDimensions) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
@@ -209,39 +216,32 @@ func (x *ShipmentDispatchedV1ParcelDimensions) decodeJSON(l *rules.Lexer, p *rul
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "lengthCm":
-			fp := p.Key("lengthCm")
-			l.ReadInt(&x.LengthCm, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("lengthCm")
+				l.ReadInt(&x.LengthCm, &fp, v)
+			}
 		case "widthCm":
-			fp := p.Key("widthCm")
-			l.ReadInt(&x.WidthCm, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("widthCm")
+				l.ReadInt(&x.WidthCm, &fp, v)
+			}
 		case "heightCm":
-			fp := p.Key("heightCm")
-			l.ReadInt(&x.HeightCm, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("heightCm")
+				l.ReadInt(&x.HeightCm, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *ShipmentDispatchedV1ParcelDimensions) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("lengthCm")):
-		fp := p.Key("lengthCm")
-		l.ReadInt(&x.LengthCm, &fp, v)
-	case bytes.EqualFold(k, []byte("widthCm")):
-		fp := p.Key("widthCm")
-		l.ReadInt(&x.WidthCm, &fp, v)
-	case bytes.EqualFold(k, []byte("heightCm")):
-		fp := p.Key("heightCm")
-		l.ReadInt(&x.HeightCm, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *ShipmentDispatchedV1) isZero() bool {
-	return x.ShipmentId == "" && x.OrderId == "" && x.Carrier == "" && !x.Express && x.Destination.isZero() && x.Parcels == nil && x.TotalWeightKg == 0 && x.Cost == 0 && x.ServiceLevel == "" && x.Label == "" && x.Eta == "" && x.TrackingUrl == ""
+	return x.ShipmentId == "" && x.OrderId == "" && x.Carrier == "" && !x.Express && x.Destination.isZero() && x.Parcels == nil && x.TotalWeightKg == 0 && x.Cost == 0 && x.ServiceLevel == "" && x.Label == "" && x.Eta == "" && x.TrackingUrl == "" && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *ShipmentDispatchedV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"shipmentId\":"...)
 	dst = rules.AppendString(dst, x.ShipmentId)
@@ -249,7 +249,7 @@ func (x *ShipmentDispatchedV1) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendString(dst, x.OrderId)
 	dst = append(dst, ",\"carrier\":"...)
 	dst = rules.AppendString(dst, x.Carrier)
-	if x.Express {
+	if x.present[0]&(1<<3) != 0 || x.Express {
 		dst = append(dst, ",\"express\":"...)
 		dst = rules.AppendBool(dst, x.Express)
 	}
@@ -268,98 +268,106 @@ func (x *ShipmentDispatchedV1) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if x.TotalWeightKg != 0 {
+	if x.present[0]&(1<<6) != 0 || x.TotalWeightKg != 0 {
 		dst = append(dst, ",\"totalWeightKg\":"...)
 		dst = rules.AppendFloat(dst, x.TotalWeightKg)
 	}
-	if x.Cost != 0 {
+	if x.present[0]&(1<<7) != 0 || x.Cost != 0 {
 		dst = append(dst, ",\"cost\":"...)
 		dst = rules.AppendFloat(dst, x.Cost)
 	}
-	if x.ServiceLevel != "" {
+	if x.present[0]&(1<<8) != 0 || x.ServiceLevel != "" {
 		dst = append(dst, ",\"serviceLevel\":"...)
 		dst = rules.AppendString(dst, x.ServiceLevel)
 	}
-	if x.Label != "" {
+	if x.present[0]&(1<<9) != 0 || x.Label != "" {
 		dst = append(dst, ",\"label\":"...)
 		dst = rules.AppendString(dst, x.Label)
 	}
-	if x.Eta != "" {
+	if x.present[0]&(1<<10) != 0 || x.Eta != "" {
 		dst = append(dst, ",\"eta\":"...)
 		dst = rules.AppendString(dst, x.Eta)
 	}
-	if x.TrackingUrl != "" {
+	if x.present[0]&(1<<11) != 0 || x.TrackingUrl != "" {
 		dst = append(dst, ",\"trackingUrl\":"...)
 		dst = rules.AppendString(dst, x.TrackingUrl)
 	}
 	return append(dst, "}"...)
 }
 func (x *ShipmentDispatchedV1Destination) isZero() bool {
-	return x.Country == "" && x.City == "" && x.PostalCode == ""
+	return x.Country == "" && x.City == "" && x.PostalCode == "" && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *ShipmentDispatchedV1Destination) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"country\":"...)
 	dst = rules.AppendString(dst, x.Country)
-	if x.City != "" {
+	if x.present[0]&(1<<1) != 0 || x.City != "" {
 		dst = append(dst, ",\"city\":"...)
 		dst = rules.AppendString(dst, x.City)
 	}
-	if x.PostalCode != "" {
+	if x.present[0]&(1<<2) != 0 || x.PostalCode != "" {
 		dst = append(dst, ",\"postalCode\":"...)
 		dst = rules.AppendString(dst, x.PostalCode)
 	}
 	return append(dst, "}"...)
 }
 func (x *ShipmentDispatchedV1Parcel) isZero() bool {
-	return x.Id == "" && x.WeightKg == 0 && !x.Fragile && x.Dimensions.isZero()
+	return x.Id == "" && x.WeightKg == 0 && !x.Fragile && x.Dimensions.isZero() && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *ShipmentDispatchedV1Parcel) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"id\":"...)
 	dst = rules.AppendString(dst, x.Id)
 	dst = append(dst, ",\"weightKg\":"...)
 	dst = rules.AppendFloat(dst, x.WeightKg)
-	if x.Fragile {
+	if x.present[0]&(1<<2) != 0 || x.Fragile {
 		dst = append(dst, ",\"fragile\":"...)
 		dst = rules.AppendBool(dst, x.Fragile)
 	}
-	if !x.Dimensions.isZero() {
+	if x.present[0]&(1<<3) != 0 || !x.Dimensions.isZero() {
 		dst = append(dst, ",\"dimensions\":"...)
 		dst = x.Dimensions.AppendJSON(dst)
 	}
+	dst = x.extra.AppendMembers(dst, true)
 	return append(dst, "}"...)
 }
 func (x *ShipmentDispatchedV1ParcelDimensions) isZero() bool {
-	return x.LengthCm == 0 && x.WidthCm == 0 && x.HeightCm == 0
+	return x.LengthCm == 0 && x.WidthCm == 0 && x.HeightCm == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *ShipmentDispatchedV1ParcelDimensions) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.LengthCm != 0 {
+	if x.present[0]&(1<<0) != 0 || x.LengthCm != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"lengthCm\":"...)
 		dst = rules.AppendInt(dst, x.LengthCm)
 	}
-	if x.WidthCm != 0 {
+	if x.present[0]&(1<<1) != 0 || x.WidthCm != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"widthCm\":"...)
 		dst = rules.AppendInt(dst, x.WidthCm)
 	}
-	if x.HeightCm != 0 {
+	if x.present[0]&(1<<2) != 0 || x.HeightCm != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"heightCm\":"...)
 		dst = rules.AppendInt(dst, x.HeightCm)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

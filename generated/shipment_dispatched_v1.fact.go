@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.carrier in com.acme.shipment.dispatched/v1.
 const (
@@ -28,8 +28,8 @@ const (
 //
 // A warehouse handed a shipment to a carrier.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type ShipmentDispatchedV1 struct {
 	// Schema: required, format uuid.
 	ShipmentId string `json:"shipmentId"`
@@ -53,36 +53,45 @@ type ShipmentDispatchedV1 struct {
 	Eta string `json:"eta,omitzero"`
 	// Schema: format uri.
 	TrackingUrl string `json:"trackingUrl,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *ShipmentDispatchedV1) Reset() {
 	keepParcels := rules.KeepCap(x.Parcels)
-	clear(keepParcels[:cap(keepParcels)])
+	for i := range keepParcels[:cap(keepParcels)] {
+		keepParcels[:cap(keepParcels)][i].Reset()
+	}
 	*x = ShipmentDispatchedV1{Parcels: keepParcels}
 }
 
 // ShipmentDispatchedV1Destination is an object in com.acme.shipment.dispatched/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type ShipmentDispatchedV1Destination struct {
 	// Schema: required, pattern "^[A-Z]{2}$".
 	Country string `json:"country"`
 	City    string `json:"city,omitzero"`
 	// Schema: maxLength 16.
 	PostalCode string `json:"postalCode,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *ShipmentDispatchedV1Destination) Reset() {
 	*x = ShipmentDispatchedV1Destination{}
 }
 
 // ShipmentDispatchedV1Parcel is an object in com.acme.shipment.dispatched/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type ShipmentDispatchedV1Parcel struct {
 	// Schema: required, minLength 1.
 	Id string `json:"id"`
@@ -90,17 +99,30 @@ type ShipmentDispatchedV1Parcel struct {
 	WeightKg   float64                              `json:"weightKg"`
 	Fragile    bool                                 `json:"fragile,omitzero"`
 	Dimensions ShipmentDispatchedV1ParcelDimensions `json:"dimensions,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *ShipmentDispatchedV1Parcel) Reset() {
-	*x = ShipmentDispatchedV1Parcel{}
+	extra := x.extra
+	extra.Reset()
+	keepDimensions := x.Dimensions
+	keepDimensions.Reset()
+	*x = ShipmentDispatchedV1Parcel{
+		Dimensions: keepDimensions,
+		extra:      extra,
+	}
 }
 
 // ShipmentDispatchedV1ParcelDimensions is an object in com.acme.shipment.dispatched/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type ShipmentDispatchedV1ParcelDimensions struct {
 	// Schema: minimum 0.
 	LengthCm int64 `json:"lengthCm,omitzero"`
@@ -108,11 +130,18 @@ type ShipmentDispatchedV1ParcelDimensions struct {
 	WidthCm int64 `json:"widthCm,omitzero"`
 	// Schema: minimum 0.
 	HeightCm int64 `json:"heightCm,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *ShipmentDispatchedV1ParcelDimensions) Reset() {
-	*x = ShipmentDispatchedV1ParcelDimensions{}
+	extra := x.extra
+	extra.Reset()
+	*x = ShipmentDispatchedV1ParcelDimensions{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -10,12 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var shipmentDispatchedV1DestinationCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *ShipmentDispatchedV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -45,29 +46,29 @@ func (x *ShipmentDispatchedV1) validate(p *rules.JSONPath, v *rules.Violations) 
 			x.Parcels[i0].validate(&ip1, v)
 		}
 	}
-	if x.TotalWeightKg != 0 {
+	if x.present[0]&(1<<6) != 0 || x.TotalWeightKg != 0 {
 		if x.TotalWeightKg < 0.0 {
 			v.AddKey(p, "totalWeightKg", "must be >= 0, got "+rules.FormatFloat(x.TotalWeightKg))
 		}
 	}
-	if x.Cost != 0 {
+	if x.present[0]&(1<<7) != 0 || x.Cost != 0 {
 		if x.Cost < 0.0 {
 			v.AddKey(p, "cost", "must be >= 0, got "+rules.FormatFloat(x.Cost))
 		}
 	}
-	if x.ServiceLevel != "" {
+	if x.present[0]&(1<<8) != 0 || x.ServiceLevel != "" {
 		switch x.ServiceLevel {
 		case ShipmentDispatchedV1ServiceLevelEconomy, ShipmentDispatchedV1ServiceLevelStandard, ShipmentDispatchedV1ServiceLevelPriority:
 		default:
 			v.AddKey(p, "serviceLevel", "must be one of \"economy\", \"standard\", \"priority\", got "+rules.QuoteValue(x.ServiceLevel))
 		}
 	}
-	if x.Eta != "" {
+	if x.present[0]&(1<<10) != 0 || x.Eta != "" {
 		if !rules.IsDateTime(x.Eta) {
 			v.AddKey(p, "eta", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.Eta))
 		}
 	}
-	if x.TrackingUrl != "" {
+	if x.present[0]&(1<<11) != 0 || x.TrackingUrl != "" {
 		if !rules.IsURI(x.TrackingUrl) {
 			v.AddKey(p, "trackingUrl", "must be an absolute URI, got "+rules.QuoteValue(x.TrackingUrl))
 		}
@@ -77,7 +78,7 @@ func (x *ShipmentDispatchedV1Destination) validate(p *rules.JSONPath, v *rules.V
 	if !shipmentDispatchedV1DestinationCountryPattern.MatchString(x.Country) {
 		v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 	}
-	if x.PostalCode != "" {
+	if x.present[0]&(1<<2) != 0 || x.PostalCode != "" {
 		if n := utf8.RuneCountInString(x.PostalCode); n > 16 {
 			v.AddKey(p, "postalCode", "length must be <= 16, got "+strconv.Itoa(n))
 		}
@@ -93,23 +94,23 @@ func (x *ShipmentDispatchedV1Parcel) validate(p *rules.JSONPath, v *rules.Violat
 	if x.WeightKg > 1000.0 {
 		v.AddKey(p, "weightKg", "must be <= 1000, got "+rules.FormatFloat(x.WeightKg))
 	}
-	if !x.Dimensions.isZero() {
+	if x.present[0]&(1<<3) != 0 || !x.Dimensions.isZero() {
 		fp0 := p.Key("dimensions")
 		x.Dimensions.validate(&fp0, v)
 	}
 }
 func (x *ShipmentDispatchedV1ParcelDimensions) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.LengthCm != 0 {
+	if x.present[0]&(1<<0) != 0 || x.LengthCm != 0 {
 		if x.LengthCm < 0 {
 			v.AddKey(p, "lengthCm", "must be >= 0, got "+rules.FormatInt(x.LengthCm))
 		}
 	}
-	if x.WidthCm != 0 {
+	if x.present[0]&(1<<1) != 0 || x.WidthCm != 0 {
 		if x.WidthCm < 0 {
 			v.AddKey(p, "widthCm", "must be >= 0, got "+rules.FormatInt(x.WidthCm))
 		}
 	}
-	if x.HeightCm != 0 {
+	if x.present[0]&(1<<2) != 0 || x.HeightCm != 0 {
 		if x.HeightCm < 0 {
 			v.AddKey(p, "heightCm", "must be >= 0, got "+rules.FormatInt(x.HeightCm))
 		}

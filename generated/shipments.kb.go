@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // ShipmentsKB is the compiled knowledge base "shipments" (rules/shipments), bound to fact Shipment (com.acme.shipment.dispatched/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/hyperjumptech/grule-rule-engine/ast"
@@ -90,7 +91,7 @@ func ruleCase(kb rules.KnowledgeBase, g *gruleKB, load string, fires int) Case {
 			if err := g.run(&theirs); err != nil {
 				return err
 			}
-			if ours != theirs || int(ours.Hits) != fires || len(x.Fired) != fires {
+			if !reflect.DeepEqual(ours, theirs) || int(ours.Hits) != fires || len(x.Fired) != fires {
 				return fmt.Errorf("bench%d: compiled %+v (%d fired) != grule %+v, want %d firings", n, ours, len(x.Fired), theirs, fires)
 			}
 			return nil

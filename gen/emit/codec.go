@@ -11,13 +11,30 @@ import (
 )
 
 // The codec is plain Go over rules.Lexer: a switch on each key, one Read call
-// per scalar, loops for arrays. Its contract (runtime/rules/fact.go):
-// whenever decoding reports neither error nor violation, the struct equals
-// what encoding/json.Unmarshal produces, and AppendJSON writes exactly
-// json.Marshal's bytes. Hence the details below that mirror encoding/json:
-// duplicate keys merge into the value decoded so far, arrays decode into the
-// existing elements, a key that matches no property exactly falls back to a
-// case-insensitive match, and `[]` yields an empty non-nil slice.
+// per scalar, loops for arrays. Its contract (runtime/rules/fact.go): nothing
+// decoded without error or violation is lost or changed when AppendJSON
+// writes it back. Where encoding/json would lose or mangle data the codec
+// refuses it or keeps it instead:
+//
+//   - a member name matches a property exactly, byte for byte after
+//     unescaping (encoding/json falls back to a case-insensitive match);
+//   - a member that appears twice is a violation (encoding/json keeps the
+//     last);
+//   - members the schema allows but does not name are kept, as sent, in the
+//     object's rules.Extra and written back after the named ones
+//     (encoding/json drops them);
+//   - an optional property sent with its zero value ("alert": false) is
+//     recorded in the object's presence bits and written back (omitzero
+//     alone would drop it);
+//   - strings that are not valid UTF-8 or hold unpaired surrogates are
+//     violations (encoding/json substitutes U+FFFD);
+//   - an integer may be written 10.0 or 1e1, as JSON Schema allows, and is
+//     written back as 10.
+//
+// Otherwise the struct equals what encoding/json.Unmarshal produces for the
+// named properties, and AppendJSON writes json.Marshal's bytes for them:
+// arrays decode into the existing elements and `[]` yields an empty non-nil
+// slice.
 
 // names hands out unexported package-level names unique within a schema's
 // files (the exported ones are checked by the loader).
@@ -81,7 +98,6 @@ func genCodecFile(f *jen.File, s *ir.Schema) {
 	genDecodeEntry(f, s)
 	for _, o := range objects(s) {
 		genDecodeObject(f, o, enums)
-		genFoldObject(f, o, enums)
 		if hasSlices(objType(o)) {
 			genNormalize(f, o)
 		}
@@ -134,7 +150,8 @@ func genEnumTables(f *jen.File, s *ir.Schema, enums map[*ir.Type]string) {
 func genDecodeEntry(f *jen.File, s *ir.Schema) {
 	f.Comment("DecodeJSON resets x and decodes an event's data into it. Malformed JSON is")
 	f.Comment("returned as a *rules.SyntaxError; wrong types, missing required properties")
-	f.Comment("and unknown properties (where not allowed) are appended to v.")
+	f.Comment("unknown properties (where not allowed), duplicate members and strings that")
+	f.Comment("are not valid UTF-8 are appended to v.")
 	f.Func().Params(jen.Id("x").Op("*").Id(s.GoName)).Id("DecodeJSON").
 		Params(jen.Id("data").Index().Byte(), jen.Id("v").Op("*").Qual(RulesPkg, "Violations")).Error().
 		BlockFunc(func(g *jen.Group) {
@@ -156,110 +173,95 @@ var (
 	violParam  = jen.Id("v").Op("*").Qual(RulesPkg, "Violations")
 )
 
-// genDecodeObject emits the decoder of one object type.
+// genDecodeObject emits the decoder of one object type. Every property has
+// a bit in x.present: rules.Lexer.First sets it and refuses a second
+// occurrence; required properties are checked against it at the end.
 //
 //	func (x *OrderCreatedV1Customer) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
 //		if !l.BeginObject(p, v) {
 //			return
 //		}
-//		var seen [1]uint64
 //		for l.NextKey() {
 //			switch string(l.Key()) {
 //			case "id":
-//				seen[0] |= 1 << 0
-//				fp := p.Key("id")
-//				l.ReadString(&x.Id, &fp, v)
+//				if l.First(&x.present[0], 1<<0, p, v) {
+//					fp := p.Key("id")
+//					l.ReadString(&x.Id, &fp, v)
+//				}
 //			...
 //			default:
-//				x.decodeFold(l, p, v) // or l.UnknownKey(p, v)
+//				l.ReadExtra(&x.extra, p, v) // or l.UnknownKey(p, v)
 //			}
 //		}
-//		if l.Err() == nil && seen[0]&0x7 != 0x7 {
-//			if seen[0]&(1<<0) == 0 {
-//				v.AddKey(p, "id", "is required")
-//			}
-//			...
+//		if l.Err() != nil {
+//			return
 //		}
+//		if x.present[0]&(1<<0) == 0 {
+//			v.AddKey(p, "id", "is required")
+//		}
+//		...
 //	}
 func genDecodeObject(f *jen.File, o *ir.ObjectType, enums map[*ir.Type]string) {
-	var required []*ir.Field
-	for _, fl := range o.Fields {
-		if fl.Required {
-			required = append(required, fl)
-		}
-	}
-	bit := func(i int) (jen.Code, jen.Code) {
-		return jen.Id("seen").Index(jen.Lit(i / 64)), jen.Parens(jen.Lit(1).Op("<<").Lit(i % 64))
-	}
 	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("decodeJSON").Params(lexerParam, pathParam, violParam).BlockFunc(func(g *jen.Group) {
 		g.If(jen.Op("!").Id("l").Dot("BeginObject").Call(jen.Id("p"), jen.Id("v"))).Block(jen.Return())
-		if len(required) > 0 {
-			g.Var().Id("seen").Index(jen.Lit((len(required) + 63) / 64)).Uint64()
-		}
 		g.For(jen.Id("l").Dot("NextKey").Call()).Block(
 			jen.Switch(jen.String().Parens(jen.Id("l").Dot("Key").Call())).BlockFunc(func(g *jen.Group) {
-				ri := 0
-				for _, fl := range o.Fields {
-					g.Case(jen.Lit(fl.Name)).BlockFunc(func(g *jen.Group) {
-						if fl.Required {
-							w, m := bit(ri)
-							g.Add(w).Op("|=").Add(m)
-							ri++
-						}
-						decodeField(g, fl, enums)
-					})
+				for i, fl := range o.Fields {
+					w, m := presentBit(i)
+					g.Case(jen.Lit(fl.Name)).Block(
+						jen.If(jen.Id("l").Dot("First").Call(jen.Op("&").Add(w), m, jen.Id("p"), jen.Id("v"))).BlockFunc(func(g *jen.Group) {
+							decodeField(g, fl, enums)
+						}),
+					)
 				}
 				g.Default().BlockFunc(func(g *jen.Group) {
-					if o.AdditionalProperties && len(o.Fields) > 0 {
-						g.Id("x").Dot("decodeFold").Call(jen.Id("l"), jen.Id("p"), jen.Id("v"))
-					} else if o.AdditionalProperties {
-						g.Id("l").Dot("Skip").Call()
+					if o.AdditionalProperties {
+						g.Id("l").Dot("ReadExtra").Call(jen.Op("&").Id("x").Dot("extra"), jen.Id("p"), jen.Id("v"))
 					} else {
 						g.Id("l").Dot("UnknownKey").Call(jen.Id("p"), jen.Id("v"))
 					}
 				})
 			}),
 		)
+		var required []int
+		for i, fl := range o.Fields {
+			if fl.Required {
+				required = append(required, i)
+			}
+		}
 		if len(required) == 0 {
 			return
 		}
 		g.If(jen.Id("l").Dot("Err").Call().Op("!=").Nil()).Block(jen.Return())
-		for i, fl := range required {
-			w, m := bit(i)
+		for _, i := range required {
+			w, m := presentBit(i)
 			g.If(jen.Add(w).Op("&").Add(m).Op("==").Lit(0)).Block(
-				jen.Id("v").Dot("AddKey").Call(jen.Id("p"), jen.Lit(fl.Name), jen.Lit("is required")),
+				jen.Id("v").Dot("AddKey").Call(jen.Id("p"), jen.Lit(o.Fields[i].Name), jen.Lit("is required")),
 			)
 		}
 	})
 }
 
-// genFoldObject emits the fallback for keys that match no property exactly:
-// like encoding/json, the first property whose name equals the key under
-// Unicode case folding takes the value. (It does not count as the property
-// being present for "required".)
-//
-//	func (x *OrderCreatedV1) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-//		switch k := l.Key(); {
-//		case bytes.EqualFold(k, []byte("orderId")):
-//			...
-//		default:
-//			l.Skip()
-//		}
-//	}
-func genFoldObject(f *jen.File, o *ir.ObjectType, enums map[*ir.Type]string) {
-	if !o.AdditionalProperties || len(o.Fields) == 0 {
-		return
+// presentBit is the word of x.present and the mask of property i's bit.
+func presentBit(i int) (*jen.Statement, *jen.Statement) {
+	return jen.Id("x").Dot("present").Index(jen.Lit(i / 64)), jen.Parens(jen.Lit(1).Op("<<").Lit(i % 64))
+}
+
+// presentWords is the length of an object's presence bit set.
+func presentWords(o *ir.ObjectType) int { return (len(o.Fields) + 63) / 64 }
+
+// writtenExpr is the condition under which optional property i of o
+// (field fl) is written and validated: when it was present in the input
+// or holds a value other than the zero value (a rule set it). An array is
+// written when not nil: the decoder leaves an absent one nil and a sent
+// `[]` empty but not nil.
+func writtenExpr(i int, fl *ir.Field) *jen.Statement {
+	e := jen.Id("x").Dot(fl.GoName)
+	if fl.Type.Kind == ir.Array {
+		return nonZeroExpr(fl.Type, e)
 	}
-	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("decodeFold").Params(lexerParam, pathParam, violParam).Block(
-		jen.Switch(jen.Id("k").Op(":=").Id("l").Dot("Key").Call(), jen.Empty()).BlockFunc(func(g *jen.Group) {
-			for _, fl := range o.Fields {
-				g.Case(jen.Qual("bytes", "EqualFold").Call(jen.Id("k"), jen.Index().Byte().Parens(jen.Lit(fl.Name)))).BlockFunc(func(g *jen.Group) {
-					decodeField(g, fl, enums)
-				})
-			}
-			g.Default().Block(jen.Id("l").Dot("Skip").Call())
-		}),
-	)
+	w, m := presentBit(i)
+	return jen.Add(w).Op("&").Add(m).Op("!=").Lit(0).Op("||").Add(nonZeroExpr(fl.Type, e))
 }
 
 // decodeField reads the value of one property into its field.
@@ -393,17 +395,28 @@ func normalizeValue(g *jen.Group, t *ir.Type, e *jen.Statement, depth int) {
 	}
 }
 
-// genIsZero emits isZero, the omitzero test of a struct field of this type.
+// genIsZero emits isZero, the omitzero test of a struct field of this type:
+// nothing to write, no property present in the input and no extra member.
 //
 //	func (x *OrderCreatedV1Address) isZero() bool {
-//		return x.Line1 == "" && x.City == "" && x.PostalCode == "" && x.Country == ""
+//		return x.Line1 == "" && x.City == "" && x.PostalCode == "" && x.Country == "" &&
+//			x.present == [1]uint64{} && x.extra.Len() == 0
 //	}
 func genIsZero(f *jen.File, o *ir.ObjectType) {
+	var terms []jen.Code
+	for _, fl := range o.Fields {
+		terms = append(terms, isZeroExpr(fl.Type, jen.Id("x").Dot(fl.GoName)))
+	}
+	if n := presentWords(o); n > 0 {
+		terms = append(terms, jen.Id("x").Dot("present").Op("==").Index(jen.Lit(n)).Uint64().Values())
+	}
+	if o.AdditionalProperties {
+		terms = append(terms, jen.Id("x").Dot("extra").Dot("Len").Call().Op("==").Lit(0))
+	}
 	expr := jen.True()
-	for i, fl := range o.Fields {
-		t := isZeroExpr(fl.Type, jen.Id("x").Dot(fl.GoName))
+	for i, t := range terms {
 		if i == 0 {
-			expr = t
+			expr = jen.Add(t)
 		} else {
 			expr = expr.Op("&&").Add(t)
 		}
@@ -451,8 +464,9 @@ func jsonKey(name string) string {
 }
 
 // genAppendObject emits AppendJSON. Fields come in schema order; a
-// required field is always written, an optional one only when not zero
-// (omitzero). A comma is static once a required field has been written.
+// required field is always written, an optional one when it was present in
+// the input or is not zero (writtenExpr); the extra members follow. A comma
+// is static once a required field has been written.
 //
 //	func (x *OrderCreatedV1Customer) AppendJSON(dst []byte) []byte {
 //		dst = append(dst, `{"id":`...)
@@ -466,7 +480,9 @@ func jsonKey(name string) string {
 //		return append(dst, '}')
 //	}
 func genAppendObject(f *jen.File, o *ir.ObjectType) {
-	f.Comment("AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.")
+	f.Comment("AppendJSON appends x as JSON: the properties in schema order, each optional one")
+	f.Comment("if it was present in the input or is not zero, then the members the schema does")
+	f.Comment("not name, as they were sent.")
 	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().BlockFunc(func(g *jen.Group) {
 		// written: a field has certainly been written before this one, so
 		// the comma is static; maybe: only optional ones may have been, so
@@ -478,7 +494,7 @@ func genAppendObject(f *jen.File, o *ir.ObjectType) {
 				jen.Id("dst").Op("=").Append(jen.Id("dst"), jen.LitRune(',')),
 			)
 		}
-		for _, fl := range o.Fields {
+		for i, fl := range o.Fields {
 			e := jen.Id("x").Dot(fl.GoName)
 			key := jsonKey(fl.Name)
 			if !fl.Required && pending != "" {
@@ -505,7 +521,19 @@ func genAppendObject(f *jen.File, o *ir.ObjectType) {
 				written = true
 				continue
 			}
-			g.If(nonZeroExpr(fl.Type, e.Clone())).Block(stmts...)
+			g.If(writtenExpr(i, fl)).Block(stmts...)
+		}
+		if o.AdditionalProperties {
+			g.Add(appendLit(pending))
+			pending = ""
+			var comma jen.Code = jen.True()
+			if !written {
+				if !maybe {
+					g.Id("start").Op(":=").Len(jen.Id("dst"))
+				}
+				comma = jen.Len(jen.Id("dst")).Op(">").Id("start")
+			}
+			g.Id("dst").Op("=").Id("x").Dot("extra").Dot("AppendMembers").Call(jen.Id("dst"), comma)
 		}
 		g.Return(jen.Append(jen.Id("dst"), jen.Lit(pending+"}").Op("...")))
 	})

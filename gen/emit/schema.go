@@ -42,8 +42,8 @@ func newFile(pkg, source string) *jen.File {
 	f.HeaderComment(strings.TrimPrefix(Header, "// "))
 	f.HeaderComment("Source: " + source)
 	f.ImportName(RulesPkg, "rules")
-	// const _ = rules.GeneratedVersion1
-	f.Const().Id("_").Op("=").Qual(RulesPkg, "GeneratedVersion1")
+	// const _ = rules.GeneratedVersion2
+	f.Const().Id("_").Op("=").Qual(RulesPkg, "GeneratedVersion2")
 	return f
 }
 
@@ -115,6 +115,25 @@ func hasSlices(t *ir.Type) bool {
 	return false
 }
 
+// keepsCap reports whether a value of t holds slices or extra members,
+// whose capacity Reset keeps.
+func keepsCap(t *ir.Type) bool {
+	switch t.Kind {
+	case ir.Array:
+		return true
+	case ir.Object:
+		if t.Object.AdditionalProperties {
+			return true
+		}
+		for _, f := range t.Object.Fields {
+			if keepsCap(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func objType(o *ir.ObjectType) *ir.Type { return &ir.Type{Kind: ir.Object, Object: o} }
 
 // comment renders text as line comments (one per line of text).
@@ -175,7 +194,10 @@ func genStruct(f *jen.File, s *ir.Schema, o *ir.ObjectType, root bool) {
 	if o.Description != "" {
 		doc.WriteString("\n\n" + o.Description)
 	}
-	doc.WriteString("\n\nAn optional property is absent when its field holds the zero value, as\nencoding/json's omitzero has it.")
+	doc.WriteString("\n\nAn optional property is written when it was present in the event or its\nfield holds a value other than the zero value.")
+	if o.AdditionalProperties {
+		doc.WriteString(" Members the schema does not name are kept\nas sent and written after the others.")
+	}
 	f.Add(comment(doc.String()))
 	f.Type().Id(o.GoName).StructFunc(func(g *jen.Group) {
 		for _, fl := range o.Fields {
@@ -187,6 +209,16 @@ func genStruct(f *jen.File, s *ir.Schema, o *ir.ObjectType, root bool) {
 				tag += ",omitzero"
 			}
 			g.Id(fl.GoName).Add(goType(fl.Type)).Tag(map[string]string{"json": tag})
+		}
+		// Unexported, so that neither GRL (compiled or grule) nor
+		// encoding/json sees them.
+		if n := presentWords(o); n > 0 {
+			g.Comment("present has a bit per property, set when the event held it.")
+			g.Id("present").Index(jen.Lit(n)).Uint64()
+		}
+		if o.AdditionalProperties {
+			g.Comment("extra holds the members the schema does not name, as sent.")
+			g.Id("extra").Qual(RulesPkg, "Extra")
 		}
 	})
 }
@@ -252,8 +284,9 @@ func quoteAll(vs []string) []string {
 	return out
 }
 
-// genReset emits Reset, which zeroes the value but keeps the capacity of
-// every slice, nested ones included, so that a pooled fact decodes the next
+// genReset emits Reset, which zeroes the value (presence bits included) but
+// keeps the capacity of every slice and extra member set, nested ones
+// included, so that a pooled fact decodes the next
 // event without allocating. Elements past a slice's length are reset too:
 // the decoder reuses them in place.
 //
@@ -267,11 +300,18 @@ func quoteAll(vs []string) []string {
 //		*x = OrderCreatedV1{Customer: keepCustomer, Items: keepItems}
 //	}
 func genReset(f *jen.File, o *ir.ObjectType) {
-	f.Comment("Reset zeroes x but keeps the capacity of its slices, nested ones included.")
+	f.Comment("Reset zeroes x but keeps the capacity of its slices and extra members, nested")
+	f.Comment("ones included.")
 	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("Reset").Params().BlockFunc(func(g *jen.Group) {
 		keep := jen.Dict{}
+		if o.AdditionalProperties {
+			// Not keep<Field>: a property "extra" has that name.
+			g.Id("extra").Op(":=").Id("x").Dot("extra")
+			g.Id("extra").Dot("Reset").Call()
+			keep[jen.Id("extra")] = jen.Id("extra")
+		}
 		for _, fl := range o.Fields {
-			if !hasSlices(fl.Type) {
+			if !keepsCap(fl.Type) {
 				continue
 			}
 			v := "keep" + fl.GoName
@@ -292,9 +332,10 @@ func genReset(f *jen.File, o *ir.ObjectType) {
 func resetElems(g *jen.Group, s string, item *ir.Type) {
 	all := jen.Id(s).Index(jen.Empty(), jen.Cap(jen.Id(s)))
 	switch {
-	case item.Kind == ir.Object && hasSlices(item):
+	case item.Kind == ir.Object && keepsCap(item):
+		// Indexed through [:cap]: KeepCap emptied s.
 		g.For(jen.Id("i").Op(":=").Range().Add(all)).Block(
-			jen.Id(s).Index(jen.Id("i")).Dot("Reset").Call(),
+			jen.Add(all.Clone()).Index(jen.Id("i")).Dot("Reset").Call(),
 		)
 	case item.Kind != ir.Array:
 		// Zero the spare elements too: the decoder fills them in place, and
@@ -303,9 +344,9 @@ func resetElems(g *jen.Group, s string, item *ir.Type) {
 		g.Clear(all)
 	case item.Kind == ir.Array:
 		g.For(jen.Id("i").Op(":=").Range().Add(all)).BlockFunc(func(g *jen.Group) {
-			g.Id("e").Op(":=").Qual(RulesPkg, "KeepCap").Call(jen.Id(s).Index(jen.Id("i")))
+			g.Id("e").Op(":=").Qual(RulesPkg, "KeepCap").Call(jen.Add(all.Clone()).Index(jen.Id("i")))
 			resetElems(g, "e", item.Items)
-			g.Id(s).Index(jen.Id("i")).Op("=").Id("e")
+			g.Add(all.Clone()).Index(jen.Id("i")).Op("=").Id("e")
 		})
 	}
 }

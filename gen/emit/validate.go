@@ -14,17 +14,19 @@ import (
 // lengths in runes, item counts, patterns, enums, formats) and records each
 // violation with its JSON path. It allocates only to describe a violation.
 //
-// An optional field holding its zero value counts as absent (as omitzero
-// has it) and is not checked: a zero optional bound, an empty optional
-// string or a zero optional object is valid. Required fields and array
-// elements are always checked.
+// An optional field is checked when AppendJSON writes it: when it was
+// present in the input or holds a value other than its zero value
+// (writtenExpr). An empty string sent for an optional enum is therefore a
+// violation, as JSON Schema has it; a zero value the input did not send is
+// absent and valid. Required fields and array elements are always checked.
 
 func genValidateFile(f *jen.File, s *ir.Schema) {
 	nm := &names{}
 	patterns := patternVars(s, nm)
 	genPatternVars(f, s, patterns)
 	f.Comment("Validate appends the value violations of x (bounds, lengths, patterns, enums,")
-	f.Comment("formats) to v. Optional fields holding their zero value count as absent.")
+	f.Comment("formats) to v. An optional field is checked when it was present in the input")
+	f.Comment("or is not zero: as AppendJSON writes it.")
 	f.Func().Params(jen.Id("x").Op("*").Id(s.GoName)).Id("Validate").Params(violParam).Block(
 		jen.Id("x").Dot("validate").Call(jen.Nil(), jen.Id("v")),
 	)
@@ -90,7 +92,7 @@ func genPatternVars(f *jen.File, s *ir.Schema, patterns map[*ir.Type]string) {
 //	}
 func genValidateObject(f *jen.File, o *ir.ObjectType, patterns map[*ir.Type]string) {
 	f.Func().Params(jen.Id("x").Op("*").Id(o.GoName)).Id("validate").Params(pathParam, violParam).BlockFunc(func(g *jen.Group) {
-		for _, fl := range o.Fields {
+		for i, fl := range o.Fields {
 			if !hasChecks(fl.Type) {
 				continue
 			}
@@ -108,7 +110,7 @@ func genValidateObject(f *jen.File, o *ir.ObjectType, patterns map[*ir.Type]stri
 				addAll(g, stmts)
 				continue
 			}
-			g.If(nonZeroExpr(fl.Type, e.Clone())).Block(stmts...)
+			g.If(writtenExpr(i, fl)).Block(stmts...)
 		}
 	})
 }

@@ -81,32 +81,6 @@ func srcText(f *diag.File, c antlr.ParserRuleContext) string {
 	return string(f.Src[from:to])
 }
 
-// keywords are GRL's reserved words (case-insensitive in grule's lexer).
-var keywords = []string{"rule", "when", "then", "salience", "true", "false", "nil"}
-
-func isKeyword(s string) bool {
-	for _, k := range keywords {
-		if strings.EqualFold(s, k) {
-			return true
-		}
-	}
-	return false
-}
-
-// isIdent reports whether s lexes as one GRL SIMPLENAME (ASCII subset).
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '_')) {
-			return false
-		}
-	}
-	return true
-}
-
 // unquote decodes a GRL string literal exactly as grule's listener does
 // (antlr/ParserCommon.go unquoteString): Go escapes, the literal's own
 // quote character only escaped.

@@ -1,7 +1,11 @@
 package protogen
 
-// CloudEventsProto is the path of the CloudEvents spec's protobuf format.
-const CloudEventsProto = "io/cloudevents/v1/cloudevents.proto"
+// CloudEventsProto is the path of the CloudEvents spec's protobuf format
+// (package io.cloudevents.v1, as in the spec). The spec's own path,
+// io/cloudevents/v1/, would make protoc's Python output a package "io",
+// hidden by Python's built-in io module; under eventrunner/ it imports as
+// eventrunner.cloudevents.v1 beside eventrunner.ingest.v1.
+const CloudEventsProto = "eventrunner/cloudevents/v1/cloudevents.proto"
 
 // IngestProto is the path of the generic ingest service.
 const IngestProto = "eventrunner/ingest/v1/ingest.proto"
@@ -90,7 +94,7 @@ func IngestFiles(goPackage string) []*File {
 				{
 					Name: "Stream",
 					Comment: "Stream takes events as they come and acknowledges each one once stored\n" +
-						"(acks may come out of order; match them by source and id).",
+						"(acks come in the order the events were sent; each names its source and id).",
 					Input: ce + ".CloudEvent", Output: pkg + ".Ack", ClientStreaming: true, ServerStreaming: true,
 				},
 			},

@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // iotReadingV1SensorString is the schema value of v.
 func iotReadingV1SensorString(v IotReadingV1Sensor) string {

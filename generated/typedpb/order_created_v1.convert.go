@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // orderCreatedV1CustomerTierString is the schema value of v.
 func orderCreatedV1CustomerTierString(v OrderCreatedV1CustomerTier) string {

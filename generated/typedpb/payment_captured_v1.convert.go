@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // paymentCapturedV1CurrencyString is the schema value of v.
 func paymentCapturedV1CurrencyString(v PaymentCapturedV1Currency) string {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // paymentCapturedV2CurrencyString is the schema value of v.
 func paymentCapturedV2CurrencyString(v PaymentCapturedV2Currency) string {

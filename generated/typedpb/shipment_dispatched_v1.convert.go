@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // shipmentDispatchedV1CarrierString is the schema value of v.
 func shipmentDispatchedV1CarrierString(v ShipmentDispatchedV1Carrier) string {

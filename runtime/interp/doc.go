@@ -12,6 +12,9 @@
 // knowledge-base instances, because building an instance costs milliseconds
 // and an instance must not be shared by goroutines.
 //
-// Imports: runtime/rules, grule and the standard library (plus the YAML
-// parser for kb.yaml). Never generated/ or gen/.
+// LoadDir reads kb.yaml with runtime/kbyaml, the generator's parser, so a
+// rules directory `serve --rules-dir` accepts is one `go generate` accepts.
+//
+// Imports: runtime/rules, runtime/kbyaml, grule and the standard library.
+// Never generated/ or gen/.
 package interp

@@ -12,14 +12,20 @@ type Fact interface {
 	// DecodeJSON resets the fact and fills it from a JSON object. Malformed
 	// JSON is returned as an error (*SyntaxError); structural violations
 	// (wrong JSON type, a missing required property, an unknown property where
-	// additionalProperties is false) are appended to v, and decoding goes on
-	// so that every violation is reported.
+	// additionalProperties is false, a member twice, a string that is not
+	// valid UTF-8 or holds an unpaired surrogate, an integer with a fraction
+	// or beyond int64) are appended to v, and decoding goes on so that every
+	// violation is reported. Members a schema allows but does not name are
+	// kept (Extra), and which properties the input held is recorded.
 	DecodeJSON(data []byte, v *Violations) error
 	// Validate appends the value violations (bounds, lengths, patterns, enums,
 	// formats) of the fact as it is now.
 	Validate(v *Violations)
-	// AppendJSON appends the fact as a JSON object, with schema property names,
-	// in schema order.
+	// AppendJSON appends the fact as a JSON object: the properties in schema
+	// order (an optional one when the decoded input held it or it is not
+	// zero), then the members the schema does not name, as they were sent.
+	// For data decoded without violation it loses nothing; only numbers
+	// are canonicalised (10.0 is written 10).
 	AppendJSON(dst []byte) []byte
 }
 

@@ -16,9 +16,13 @@ import (
 // violation at the given path, skip the value and go on, so that a decoder
 // reports every structural problem of an event.
 //
-// Strings decode exactly as encoding/json decodes them: escapes (surrogate
-// pairs included) are resolved, and invalid UTF-8 and lone surrogates become
-// U+FFFD.
+// Strings decode as encoding/json decodes them (escapes, surrogate pairs
+// included, are resolved), except that a string encoding/json would mangle
+// is refused: invalid UTF-8 (overlong forms and encoded surrogates included)
+// and \u escapes of unpaired UTF-16 surrogates, which encoding/json turns
+// into U+FFFD, are violations at the string's path, in the words the
+// envelope checks (runtime/cloudevents) use. Two values differing only in
+// such bytes would otherwise be stored as the same text.
 type Lexer struct {
 	data  []byte
 	pos   int
@@ -28,6 +32,17 @@ type Lexer struct {
 	// element needs no comma.
 	first bool
 	key   []byte
+	// keyStart and keyEnd delimit the key's literal (quotes included) in
+	// data, which extras keep as sent.
+	keyStart, keyEnd int
+	// keyBad is why the current key is refused (see bad), or "".
+	keyBad string
+	// bad is why the last string str read is refused, or "": its bytes
+	// were replaced as encoding/json replaces them, which must not be
+	// stored.
+	bad string
+	// path is the rendered path of the value CheckValue is at.
+	path []byte
 	// buf holds unescaped strings. It is allocated on first use only, so
 	// that a Lexer on the stack stays there.
 	buf []byte
@@ -200,11 +215,12 @@ func (l *Lexer) NextKey() bool {
 		l.fail("invalid character " + quoteChar(c) + " looking for beginning of object key string")
 		return false
 	}
+	l.keyStart = l.pos
 	key, ok := l.str()
 	if !ok {
 		return false
 	}
-	l.key = key
+	l.key, l.keyEnd, l.keyBad = key, l.pos, l.bad
 	if c, ok = l.peek(); !ok {
 		return false
 	}
@@ -363,7 +379,12 @@ func (l *Lexer) badNumber(i int, where string) ([]byte, bool) {
 // str scans a string literal at pos (which holds '"') and returns its
 // unescaped bytes: a sub-slice of the input when it needs no unescaping,
 // else l.buf.
+//
+// A string that is not valid UTF-8 or holds an unpaired surrogate escape is
+// still returned (with encoding/json's U+FFFD replacements), and l.bad says
+// why it must be refused.
 func (l *Lexer) str() ([]byte, bool) {
+	l.bad = ""
 	d := l.data
 	start := l.pos + 1
 	i := start
@@ -425,7 +446,8 @@ func hasSpecial(w uint64) bool {
 }
 
 // unescape decodes the string starting at start into l.buf, as
-// encoding/json does.
+// encoding/json does, and records in l.bad the first byte or escape it had
+// to replace.
 func (l *Lexer) unescape(start int) ([]byte, bool) {
 	d := l.data
 	b := l.buf[:0]
@@ -490,6 +512,7 @@ func (l *Lexer) unescape(start int) ([]byte, bool) {
 						i += 6
 						break
 					}
+					l.refuse(UnpairedSurrogate(d[i-4:i], i-6-(start-1)))
 					r = utf8.RuneError
 				}
 				b = utf8.AppendRune(b, r)
@@ -503,6 +526,9 @@ func (l *Lexer) unescape(start int) ([]byte, bool) {
 			i++
 		default:
 			r, n := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && n == 1 {
+				l.refuse(NotUTF8(c, i-(start-1)))
+			}
 			b = utf8.AppendRune(b, r)
 			i += n
 		}
@@ -510,6 +536,27 @@ func (l *Lexer) unescape(start int) ([]byte, bool) {
 	l.pos = len(d)
 	l.fail("unexpected end of JSON input")
 	return nil, false
+}
+
+// refuse records why the string being read must be refused, keeping the
+// first reason.
+func (l *Lexer) refuse(why string) {
+	if l.bad == "" {
+		l.bad = why
+	}
+}
+
+// NotUTF8 is the reason a string is refused for byte c at offset off of its
+// literal (the opening quote is offset 0), worded as runtime/cloudevents
+// words it for attributes.
+func NotUTF8(c byte, off int) string {
+	return "not valid UTF-8: byte 0x" + strconv.FormatUint(uint64(c), 16) + " at offset " + strconv.Itoa(off)
+}
+
+// UnpairedSurrogate is the reason a string is refused for the \u escape of
+// the four hex digits hex at offset off of its literal.
+func UnpairedSurrogate(hex []byte, off int) string {
+	return "unpaired UTF-16 surrogate \\u" + string(hex) + " at offset " + strconv.Itoa(off)
 }
 
 func isHex(c byte) bool {
@@ -549,7 +596,11 @@ func (l *Lexer) ReadString(dst *string, p *JSONPath, v *Violations) {
 		return
 	}
 	if s, ok := l.str(); ok {
-		*dst = string(s)
+		if l.bad != "" {
+			v.Add(p.String(), l.bad)
+		} else {
+			*dst = string(s)
+		}
 	}
 	l.first = false
 }
@@ -566,7 +617,11 @@ func (l *Lexer) ReadEnum(dst *string, values []string, p *JSONPath, v *Violation
 		return
 	}
 	if s, ok := l.str(); ok {
-		*dst = intern(s, values)
+		if l.bad != "" {
+			v.Add(p.String(), l.bad)
+		} else {
+			*dst = intern(s, values)
+		}
 	}
 	l.first = false
 }
@@ -580,8 +635,12 @@ func intern(s []byte, values []string) string {
 	return string(s)
 }
 
-// ReadInt reads an integer into dst. Numbers with a fraction or exponent, or
-// outside int64, are violations (as they are errors for encoding/json).
+// ReadInt reads an integer into dst. JSON Schema's integer is a number with
+// no fractional part, however written (2020-12, "integer"), so 10.0 and 1e1
+// are 10: the literal is parsed exactly (ParseInteger), never through
+// float64, so that 9007199254740993.0 stays 9007199254740993. A fraction
+// (1.5) or a value outside int64 (1e400, 9223372036854775808) is a
+// violation.
 func (l *Lexer) ReadInt(dst *int64, p *JSONPath, v *Violations) {
 	c, ok := l.peek()
 	if !ok {
@@ -596,46 +655,15 @@ func (l *Lexer) ReadInt(dst *int64, p *JSONPath, v *Violations) {
 	if !ok {
 		return
 	}
-	if n, ok := parseInt(lit); ok {
+	n, err := ParseInteger(lit)
+	switch err {
+	case nil:
 		*dst = n
-		return
+	case ErrFraction:
+		v.Add(p.String(), "must be an integer, got "+string(lit))
+	default:
+		v.Add(p.String(), "must be an integer within int64, got "+string(lit))
 	}
-	for _, c := range lit {
-		if c == '.' || c == 'e' || c == 'E' {
-			v.Add(p.String(), "must be an integer, got "+string(lit))
-			return
-		}
-	}
-	v.Add(p.String(), "must be an integer within int64, got "+string(lit))
-}
-
-// parseInt parses an integer literal (already checked by number), failing on
-// fractions, exponents and overflow.
-func parseInt(lit []byte) (int64, bool) {
-	neg := lit[0] == '-'
-	if neg {
-		lit = lit[1:]
-	}
-	if len(lit) > 19 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range lit {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if neg {
-		if n > 1<<63 {
-			return 0, false
-		}
-		return -int64(n), true
-	}
-	if n > 1<<63-1 {
-		return 0, false
-	}
-	return int64(n), true
 }
 
 // ReadFloat reads a number into dst. Numbers outside float64 are violations.
@@ -734,9 +762,52 @@ func (l *Lexer) ReadBool(dst *bool, p *JSONPath, v *Violations) {
 // UnknownKey records that the current key is not allowed in the object at
 // p, and skips its value.
 func (l *Lexer) UnknownKey(p *JSONPath, v *Violations) {
-	kp := p.Key(string(l.key))
+	kp := l.keyPath(p)
+	l.Skip()
+	if l.err != nil {
+		return
+	}
+	if l.keyBad != "" {
+		v.Add(kp.String(), l.keyBad)
+		return
+	}
+	v.Add(kp.String(), "unknown property")
+}
+
+// Duplicate is the reason a member is refused when its name appears twice in
+// one object (after unescaping, so "id" and "\u0069d" are the same name):
+// encoding/json keeps the last, other parsers the first, so readers of the
+// stored event would disagree.
+const Duplicate = "appears more than once"
+
+// First marks the current key as seen in the bit set word (bit is the
+// property's bit) and reports whether this is its first occurrence in the
+// object at p. A repeated member, or one whose name is refused (see
+// Lexer), is a violation and its value is skipped; the caller reads the
+// value only when First returns true.
+func (l *Lexer) First(word *uint64, bit uint64, p *JSONPath, v *Violations) bool {
+	if *word&bit == 0 && l.keyBad == "" {
+		*word |= bit
+		return true
+	}
+	why := l.keyBad
+	if why == "" {
+		why = Duplicate
+	}
+	kp := l.keyPath(p)
 	l.Skip()
 	if l.err == nil {
-		v.Add(kp.String(), "unknown property")
+		v.Add(kp.String(), why)
 	}
+	return false
+}
+
+// keyPath is the path of the current member in the object at p. A refused
+// name is given as written between its quotes, escapes and invalid bytes
+// as they are, since its unescaped form has U+FFFD where they were.
+func (l *Lexer) keyPath(p *JSONPath) JSONPath {
+	if l.keyBad != "" {
+		return p.Key(string(l.data[l.keyStart+1 : l.keyEnd-1]))
+	}
+	return p.Key(string(l.key))
 }

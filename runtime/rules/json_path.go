@@ -28,17 +28,28 @@ func (p *JSONPath) appendTo(b []byte) []byte {
 		return append(b, '$')
 	}
 	b = p.parent.appendTo(b)
-	switch {
-	case p.index >= 0:
-		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(p.index), 10)
-		return append(b, ']')
-	case isSimpleKey(p.key):
+	if p.index >= 0 {
+		return appendIndex(b, p.index)
+	}
+	return appendKey(b, p.key)
+}
+
+// appendIndex appends the path segment of element i: [i].
+func appendIndex(b []byte, i int) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(i), 10)
+	return append(b, ']')
+}
+
+// appendKey appends the path segment of member key: .key, or ["key"]
+// quoted when it is not a simple identifier.
+func appendKey(b []byte, key string) []byte {
+	if isSimpleKey(key) {
 		b = append(b, '.')
-		return append(b, p.key...)
+		return append(b, key...)
 	}
 	b = append(b, '[')
-	b = strconv.AppendQuote(b, p.key)
+	b = strconv.AppendQuote(b, key)
 	return append(b, ']')
 }
 

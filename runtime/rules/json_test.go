@@ -73,13 +73,13 @@ func TestFastFloat(t *testing.T) {
 	}
 }
 
-// TestLexerStrings: decoded strings equal encoding/json's, escapes and
-// invalid UTF-8 included.
+// TestLexerStrings: decoded strings equal encoding/json's, escapes
+// included; what encoding/json would replace with U+FFFD is refused with the
+// envelope's wording, at the string's path.
 func TestLexerStrings(t *testing.T) {
 	for _, lit := range []string{
-		`""`, `"abc"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u4e2d"`, `"\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`,
-		`"\udc00x"`, `"\ud83d\ud83d\ude00"`, "\"\xff\xfe\"", "\"\xed\xa0\x80\"", `"eight by eight bytes long plain"`,
-		"\"ünïcödé and more plain text after it\"", `"tail\u0041"`,
+		`""`, `"abc"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u4e2d"`, `"\ud83d\ude00"`, `"eight by eight bytes long plain"`,
+		"\"ünïcödé and more plain text after it\"", `"tail\u0041"`, "\"\uFFFD is U+FFFD \xef\xbf\xbd\"", `"\u0000"`,
 	} {
 		var want string
 		if err := json.Unmarshal([]byte(lit), &want); err != nil {
@@ -94,6 +94,27 @@ func TestLexerStrings(t *testing.T) {
 			t.Errorf("%s: got %q (%v %v), want %q", lit, got, err, v.List, want)
 		}
 	}
+	refused := []struct{ lit, why string }{
+		{`"\ud800"`, `unpaired UTF-16 surrogate \ud800 at offset 1`},
+		{`"ab\ud800\u0041"`, `unpaired UTF-16 surrogate \ud800 at offset 3`},
+		{`"\udc00x"`, `unpaired UTF-16 surrogate \udc00 at offset 1`},
+		{`"\ud83d\ud83d\ude00"`, `unpaired UTF-16 surrogate \ud83d at offset 1`},
+		{"\"coll\xff\"", `not valid UTF-8: byte 0xff at offset 5`},
+		{"\"\xc0\xaf\"", `not valid UTF-8: byte 0xc0 at offset 1`},
+		{"\"\xe0\x80\xaf\"", `not valid UTF-8: byte 0xe0 at offset 1`},
+		{"\"\xed\xa0\x80\"", `not valid UTF-8: byte 0xed at offset 1`},
+		{"\"\\n\xff\"", `not valid UTF-8: byte 0xff at offset 3`},
+	}
+	for _, tt := range refused {
+		var l Lexer
+		l.Reset([]byte(tt.lit))
+		got := "unchanged"
+		var v Violations
+		l.ReadString(&got, nil, &v)
+		if err := l.Finish(); err != nil || got != "unchanged" || v.Len() != 1 || v.List[0].String() != "$: "+tt.why {
+			t.Errorf("%q: got %q (%v %v), want the violation $: %s", tt.lit, got, err, v.List, tt.why)
+		}
+	}
 }
 
 // TestLexerValues: numbers, wrong types and their messages.
@@ -104,8 +125,10 @@ func TestLexerValues(t *testing.T) {
 		{`42`, "int", "42", ""},
 		{`-9223372036854775808`, "int", "-9223372036854775808", ""},
 		{`9223372036854775808`, "int", "0", "$: must be an integer within int64, got 9223372036854775808"},
-		{`1.0`, "int", "0", "$: must be an integer, got 1.0"},
-		{`1e2`, "int", "0", "$: must be an integer, got 1e2"},
+		{`1.0`, "int", "1", ""},
+		{`1e2`, "int", "100", ""},
+		{`1.5`, "int", "0", "$: must be an integer, got 1.5"},
+		{`1e400`, "int", "0", "$: must be an integer within int64, got 1e400"},
 		{`"1"`, "int", "0", "$: must be an integer, got string"},
 		{`null`, "int", "0", "$: must be an integer, got null"},
 		{`-0`, "float", "-0", ""},

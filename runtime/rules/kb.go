@@ -7,8 +7,12 @@ const DefaultMaxCycles = 5000
 
 // GeneratedVersion guards generated code against a stale generator: generated
 // files refer to the constant of the API version they were written for, so a
-// mismatch fails to compile.
-const GeneratedVersion1 = true
+// mismatch fails to compile. Version 2: decoders keep the members a schema
+// allows but does not name (Extra), record which properties were present,
+// refuse duplicate members and mangled strings, and accept integers written
+// with a zero fraction or an exponent; code of version 1 would silently drop
+// what version 2 keeps.
+const GeneratedVersion2 = true
 
 // RuleInfo describes one rule of a knowledge base.
 type RuleInfo struct {

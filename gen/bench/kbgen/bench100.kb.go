@@ -5,7 +5,7 @@ package kbgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Bench100KB is the compiled knowledge base "bench100" (rules/bench100), bound to fact Sample (com.bench.sample/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

@@ -3,16 +3,14 @@
 
 package kbgen
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *BenchSampleV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -27,86 +25,70 @@ func (x *BenchSampleV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.V
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "level":
-			seen[0] |= (1 << 0)
-			fp := p.Key("level")
-			l.ReadInt(&x.Level, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("level")
+				l.ReadInt(&x.Level, &fp, v)
+			}
 		case "amount":
-			seen[0] |= (1 << 1)
-			fp := p.Key("amount")
-			l.ReadFloat(&x.Amount, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("amount")
+				l.ReadFloat(&x.Amount, &fp, v)
+			}
 		case "count":
-			seen[0] |= (1 << 2)
-			fp := p.Key("count")
-			l.ReadInt(&x.Count, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("count")
+				l.ReadInt(&x.Count, &fp, v)
+			}
 		case "code":
-			seen[0] |= (1 << 3)
-			fp := p.Key("code")
-			l.ReadString(&x.Code, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("code")
+				l.ReadString(&x.Code, &fp, v)
+			}
 		case "label":
-			fp := p.Key("label")
-			l.ReadString(&x.Label, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("label")
+				l.ReadString(&x.Label, &fp, v)
+			}
 		case "score":
-			fp := p.Key("score")
-			l.ReadFloat(&x.Score, &fp, v)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("score")
+				l.ReadFloat(&x.Score, &fp, v)
+			}
 		case "hits":
-			fp := p.Key("hits")
-			l.ReadInt(&x.Hits, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("hits")
+				l.ReadInt(&x.Hits, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "level", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "amount", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "count", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "code", "is required")
 	}
 }
-func (x *BenchSampleV1) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("level")):
-		fp := p.Key("level")
-		l.ReadInt(&x.Level, &fp, v)
-	case bytes.EqualFold(k, []byte("amount")):
-		fp := p.Key("amount")
-		l.ReadFloat(&x.Amount, &fp, v)
-	case bytes.EqualFold(k, []byte("count")):
-		fp := p.Key("count")
-		l.ReadInt(&x.Count, &fp, v)
-	case bytes.EqualFold(k, []byte("code")):
-		fp := p.Key("code")
-		l.ReadString(&x.Code, &fp, v)
-	case bytes.EqualFold(k, []byte("label")):
-		fp := p.Key("label")
-		l.ReadString(&x.Label, &fp, v)
-	case bytes.EqualFold(k, []byte("score")):
-		fp := p.Key("score")
-		l.ReadFloat(&x.Score, &fp, v)
-	case bytes.EqualFold(k, []byte("hits")):
-		fp := p.Key("hits")
-		l.ReadInt(&x.Hits, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *BenchSampleV1) isZero() bool {
-	return x.Level == 0 && x.Amount == 0 && x.Count == 0 && x.Code == "" && x.Label == "" && x.Score == 0 && x.Hits == 0
+	return x.Level == 0 && x.Amount == 0 && x.Count == 0 && x.Code == "" && x.Label == "" && x.Score == 0 && x.Hits == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *BenchSampleV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"level\":"...)
 	dst = rules.AppendInt(dst, x.Level)
@@ -116,17 +98,18 @@ func (x *BenchSampleV1) AppendJSON(dst []byte) []byte {
 	dst = rules.AppendInt(dst, x.Count)
 	dst = append(dst, ",\"code\":"...)
 	dst = rules.AppendString(dst, x.Code)
-	if x.Label != "" {
+	if x.present[0]&(1<<4) != 0 || x.Label != "" {
 		dst = append(dst, ",\"label\":"...)
 		dst = rules.AppendString(dst, x.Label)
 	}
-	if x.Score != 0 {
+	if x.present[0]&(1<<5) != 0 || x.Score != 0 {
 		dst = append(dst, ",\"score\":"...)
 		dst = rules.AppendFloat(dst, x.Score)
 	}
-	if x.Hits != 0 {
+	if x.present[0]&(1<<6) != 0 || x.Hits != 0 {
 		dst = append(dst, ",\"hits\":"...)
 		dst = rules.AppendInt(dst, x.Hits)
 	}
+	dst = x.extra.AppendMembers(dst, true)
 	return append(dst, "}"...)
 }

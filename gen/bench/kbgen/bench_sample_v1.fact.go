@@ -5,15 +5,16 @@ package kbgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BenchSampleV1 is the data of a com.bench.sample/v1 event
 // (schemas/com.bench.sample/v1.json).
 //
 // Synthetic fact for rule benchmarks.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type BenchSampleV1 struct {
 	// Schema: required.
 	Level int64 `json:"level"`
@@ -26,11 +27,18 @@ type BenchSampleV1 struct {
 	Label string  `json:"label,omitzero"`
 	Score float64 `json:"score,omitzero"`
 	Hits  int64   `json:"hits,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *BenchSampleV1) Reset() {
-	*x = BenchSampleV1{}
+	extra := x.extra
+	extra.Reset()
+	*x = BenchSampleV1{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -5,10 +5,11 @@ package kbgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *BenchSampleV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }

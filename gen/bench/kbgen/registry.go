@@ -8,11 +8,11 @@ import (
 	"sync"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "ae8d8a8491c7df2c"
+const BundleHash = "66f1b82dd9902144"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

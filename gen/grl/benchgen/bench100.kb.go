@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Bench100KB is the compiled knowledge base "bench100" (rules/bench100), bound to fact F (com.test.sem/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

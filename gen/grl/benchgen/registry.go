@@ -8,11 +8,11 @@ import (
 	"sync"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "9eb5108e4c653240"
+const BundleHash = "f6066662bd25c7aa"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

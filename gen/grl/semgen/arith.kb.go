@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // ArithKB is the compiled knowledge base "arith" (rules/arith), bound to fact F (com.test.sem/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

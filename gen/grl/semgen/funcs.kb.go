@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // FuncsKB is the compiled knowledge base "funcs" (rules/funcs), bound to fact F (com.test.sem/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

@@ -5,7 +5,7 @@ package semgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // MemoKB is the compiled knowledge base "memo" (rules/memo), bound to fact F (com.test.sem/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

@@ -8,11 +8,11 @@ import (
 	"sync"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "38c2d2ddc3cfbbce"
+const BundleHash = "4da6004388d54e30"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

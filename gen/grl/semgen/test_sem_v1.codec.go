@@ -3,16 +3,14 @@
 
 package semgen
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *TestSemV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -28,223 +26,146 @@ func (x *TestSemV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Viola
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "i":
-			fp := p.Key("i")
-			l.ReadInt(&x.I, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("i")
+				l.ReadInt(&x.I, &fp, v)
+			}
 		case "j":
-			fp := p.Key("j")
-			l.ReadInt(&x.J, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("j")
+				l.ReadInt(&x.J, &fp, v)
+			}
 		case "n":
-			fp := p.Key("n")
-			l.ReadInt(&x.N, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("n")
+				l.ReadInt(&x.N, &fp, v)
+			}
 		case "x":
-			fp := p.Key("x")
-			l.ReadFloat(&x.X, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("x")
+				l.ReadFloat(&x.X, &fp, v)
+			}
 		case "y":
-			fp := p.Key("y")
-			l.ReadFloat(&x.Y, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("y")
+				l.ReadFloat(&x.Y, &fp, v)
+			}
 		case "z":
-			fp := p.Key("z")
-			l.ReadFloat(&x.Z, &fp, v)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("z")
+				l.ReadFloat(&x.Z, &fp, v)
+			}
 		case "s":
-			fp := p.Key("s")
-			l.ReadString(&x.S, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("s")
+				l.ReadString(&x.S, &fp, v)
+			}
 		case "t":
-			fp := p.Key("t")
-			l.ReadString(&x.T, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("t")
+				l.ReadString(&x.T, &fp, v)
+			}
 		case "out":
-			fp := p.Key("out")
-			l.ReadString(&x.Out, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("out")
+				l.ReadString(&x.Out, &fp, v)
+			}
 		case "b":
-			fp := p.Key("b")
-			l.ReadBool(&x.B, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("b")
+				l.ReadBool(&x.B, &fp, v)
+			}
 		case "flag":
-			fp := p.Key("flag")
-			l.ReadBool(&x.Flag, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("flag")
+				l.ReadBool(&x.Flag, &fp, v)
+			}
 		case "items":
-			fp := p.Key("items")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Items
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, TestSemV1Item{})
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("items")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Items
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, TestSemV1Item{})
+							}
 						}
+						ip0 := fp.Index(i0)
+						s0[i0].decodeJSON(l, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					s0[i0].decodeJSON(l, &ip0, v)
+					if i0 == 0 {
+						s0 = []TestSemV1Item{}
+					}
+					x.Items = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []TestSemV1Item{}
-				}
-				x.Items = s0[:i0]
 			}
 		case "tags":
-			fp := p.Key("tags")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Tags
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, "")
+			if l.First(&x.present[0], (1 << 12), p, v) {
+				fp := p.Key("tags")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Tags
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, "")
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadString(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadString(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []string{}
+					}
+					x.Tags = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []string{}
-				}
-				x.Tags = s0[:i0]
 			}
 		case "counts":
-			fp := p.Key("counts")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Counts
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, 0)
+			if l.First(&x.present[0], (1 << 13), p, v) {
+				fp := p.Key("counts")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Counts
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, 0)
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadInt(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadInt(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []int64{}
+					}
+					x.Counts = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []int64{}
-				}
-				x.Counts = s0[:i0]
 			}
 		case "nested":
-			seen[0] |= (1 << 0)
-			fp := p.Key("nested")
-			x.Nested.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 14), p, v) {
+				fp := p.Key("nested")
+				x.Nested.decodeJSON(l, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<14) == 0 {
 		v.AddKey(p, "nested", "is required")
-	}
-}
-func (x *TestSemV1) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("i")):
-		fp := p.Key("i")
-		l.ReadInt(&x.I, &fp, v)
-	case bytes.EqualFold(k, []byte("j")):
-		fp := p.Key("j")
-		l.ReadInt(&x.J, &fp, v)
-	case bytes.EqualFold(k, []byte("n")):
-		fp := p.Key("n")
-		l.ReadInt(&x.N, &fp, v)
-	case bytes.EqualFold(k, []byte("x")):
-		fp := p.Key("x")
-		l.ReadFloat(&x.X, &fp, v)
-	case bytes.EqualFold(k, []byte("y")):
-		fp := p.Key("y")
-		l.ReadFloat(&x.Y, &fp, v)
-	case bytes.EqualFold(k, []byte("z")):
-		fp := p.Key("z")
-		l.ReadFloat(&x.Z, &fp, v)
-	case bytes.EqualFold(k, []byte("s")):
-		fp := p.Key("s")
-		l.ReadString(&x.S, &fp, v)
-	case bytes.EqualFold(k, []byte("t")):
-		fp := p.Key("t")
-		l.ReadString(&x.T, &fp, v)
-	case bytes.EqualFold(k, []byte("out")):
-		fp := p.Key("out")
-		l.ReadString(&x.Out, &fp, v)
-	case bytes.EqualFold(k, []byte("b")):
-		fp := p.Key("b")
-		l.ReadBool(&x.B, &fp, v)
-	case bytes.EqualFold(k, []byte("flag")):
-		fp := p.Key("flag")
-		l.ReadBool(&x.Flag, &fp, v)
-	case bytes.EqualFold(k, []byte("items")):
-		fp := p.Key("items")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Items
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, TestSemV1Item{})
-					}
-				}
-				ip0 := fp.Index(i0)
-				s0[i0].decodeJSON(l, &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []TestSemV1Item{}
-			}
-			x.Items = s0[:i0]
-		}
-	case bytes.EqualFold(k, []byte("tags")):
-		fp := p.Key("tags")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Tags
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, "")
-					}
-				}
-				ip0 := fp.Index(i0)
-				l.ReadString(&s0[i0], &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []string{}
-			}
-			x.Tags = s0[:i0]
-		}
-	case bytes.EqualFold(k, []byte("counts")):
-		fp := p.Key("counts")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Counts
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, 0)
-					}
-				}
-				ip0 := fp.Index(i0)
-				l.ReadInt(&s0[i0], &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []int64{}
-			}
-			x.Counts = s0[:i0]
-		}
-	case bytes.EqualFold(k, []byte("nested")):
-		fp := p.Key("nested")
-		x.Nested.decodeJSON(l, &fp, v)
-	default:
-		l.Skip()
 	}
 }
 func (x *TestSemV1) normalize() {
@@ -265,32 +186,23 @@ func (x *TestSemV1Item) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.V
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "sku":
-			fp := p.Key("sku")
-			l.ReadString(&x.Sku, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("sku")
+				l.ReadString(&x.Sku, &fp, v)
+			}
 		case "qty":
-			fp := p.Key("qty")
-			l.ReadInt(&x.Qty, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("qty")
+				l.ReadInt(&x.Qty, &fp, v)
+			}
 		case "price":
-			fp := p.Key("price")
-			l.ReadFloat(&x.Price, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("price")
+				l.ReadFloat(&x.Price, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
-	}
-}
-func (x *TestSemV1Item) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("sku")):
-		fp := p.Key("sku")
-		l.ReadString(&x.Sku, &fp, v)
-	case bytes.EqualFold(k, []byte("qty")):
-		fp := p.Key("qty")
-		l.ReadInt(&x.Qty, &fp, v)
-	case bytes.EqualFold(k, []byte("price")):
-		fp := p.Key("price")
-		l.ReadFloat(&x.Price, &fp, v)
-	default:
-		l.Skip()
 	}
 }
 func (x *TestSemV1Nested) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
@@ -300,107 +212,101 @@ func (x *TestSemV1Nested) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "tier":
-			fp := p.Key("tier")
-			l.ReadString(&x.Tier, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("tier")
+				l.ReadString(&x.Tier, &fp, v)
+			}
 		case "count":
-			fp := p.Key("count")
-			l.ReadInt(&x.Count, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("count")
+				l.ReadInt(&x.Count, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *TestSemV1Nested) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("tier")):
-		fp := p.Key("tier")
-		l.ReadString(&x.Tier, &fp, v)
-	case bytes.EqualFold(k, []byte("count")):
-		fp := p.Key("count")
-		l.ReadInt(&x.Count, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *TestSemV1) isZero() bool {
-	return x.I == 0 && x.J == 0 && x.N == 0 && x.X == 0 && x.Y == 0 && x.Z == 0 && x.S == "" && x.T == "" && x.Out == "" && !x.B && !x.Flag && x.Items == nil && x.Tags == nil && x.Counts == nil && x.Nested.isZero()
+	return x.I == 0 && x.J == 0 && x.N == 0 && x.X == 0 && x.Y == 0 && x.Z == 0 && x.S == "" && x.T == "" && x.Out == "" && !x.B && !x.Flag && x.Items == nil && x.Tags == nil && x.Counts == nil && x.Nested.isZero() && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *TestSemV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.I != 0 {
+	if x.present[0]&(1<<0) != 0 || x.I != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"i\":"...)
 		dst = rules.AppendInt(dst, x.I)
 	}
-	if x.J != 0 {
+	if x.present[0]&(1<<1) != 0 || x.J != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"j\":"...)
 		dst = rules.AppendInt(dst, x.J)
 	}
-	if x.N != 0 {
+	if x.present[0]&(1<<2) != 0 || x.N != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"n\":"...)
 		dst = rules.AppendInt(dst, x.N)
 	}
-	if x.X != 0 {
+	if x.present[0]&(1<<3) != 0 || x.X != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"x\":"...)
 		dst = rules.AppendFloat(dst, x.X)
 	}
-	if x.Y != 0 {
+	if x.present[0]&(1<<4) != 0 || x.Y != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"y\":"...)
 		dst = rules.AppendFloat(dst, x.Y)
 	}
-	if x.Z != 0 {
+	if x.present[0]&(1<<5) != 0 || x.Z != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"z\":"...)
 		dst = rules.AppendFloat(dst, x.Z)
 	}
-	if x.S != "" {
+	if x.present[0]&(1<<6) != 0 || x.S != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"s\":"...)
 		dst = rules.AppendString(dst, x.S)
 	}
-	if x.T != "" {
+	if x.present[0]&(1<<7) != 0 || x.T != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"t\":"...)
 		dst = rules.AppendString(dst, x.T)
 	}
-	if x.Out != "" {
+	if x.present[0]&(1<<8) != 0 || x.Out != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"out\":"...)
 		dst = rules.AppendString(dst, x.Out)
 	}
-	if x.B {
+	if x.present[0]&(1<<9) != 0 || x.B {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"b\":"...)
 		dst = rules.AppendBool(dst, x.B)
 	}
-	if x.Flag {
+	if x.present[0]&(1<<10) != 0 || x.Flag {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
@@ -454,60 +360,67 @@ func (x *TestSemV1) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, "\"nested\":"...)
 	dst = x.Nested.AppendJSON(dst)
+	dst = x.extra.AppendMembers(dst, true)
 	return append(dst, "}"...)
 }
 func (x *TestSemV1Item) isZero() bool {
-	return x.Sku == "" && x.Qty == 0 && x.Price == 0
+	return x.Sku == "" && x.Qty == 0 && x.Price == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *TestSemV1Item) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Sku != "" {
+	if x.present[0]&(1<<0) != 0 || x.Sku != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"sku\":"...)
 		dst = rules.AppendString(dst, x.Sku)
 	}
-	if x.Qty != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Qty != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"qty\":"...)
 		dst = rules.AppendInt(dst, x.Qty)
 	}
-	if x.Price != 0 {
+	if x.present[0]&(1<<2) != 0 || x.Price != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"price\":"...)
 		dst = rules.AppendFloat(dst, x.Price)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }
 func (x *TestSemV1Nested) isZero() bool {
-	return x.Tier == "" && x.Count == 0
+	return x.Tier == "" && x.Count == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *TestSemV1Nested) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Tier != "" {
+	if x.present[0]&(1<<0) != 0 || x.Tier != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"tier\":"...)
 		dst = rules.AppendString(dst, x.Tier)
 	}
-	if x.Count != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Count != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"count\":"...)
 		dst = rules.AppendInt(dst, x.Count)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

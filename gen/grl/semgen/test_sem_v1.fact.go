@@ -5,15 +5,16 @@ package semgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // TestSemV1 is the data of a com.test.sem/v1 event
 // (schemas/com.test.sem/v1.json).
 //
 // A fact with one field of every kind, for GRL semantics tests.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type TestSemV1 struct {
 	I      int64           `json:"i,omitzero"`
 	J      int64           `json:"j,omitzero"`
@@ -31,50 +32,79 @@ type TestSemV1 struct {
 	Counts []int64         `json:"counts,omitzero"`
 	// Schema: required.
 	Nested TestSemV1Nested `json:"nested"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *TestSemV1) Reset() {
+	extra := x.extra
+	extra.Reset()
 	keepItems := rules.KeepCap(x.Items)
-	clear(keepItems[:cap(keepItems)])
+	for i := range keepItems[:cap(keepItems)] {
+		keepItems[:cap(keepItems)][i].Reset()
+	}
 	keepTags := rules.KeepCap(x.Tags)
 	clear(keepTags[:cap(keepTags)])
 	keepCounts := rules.KeepCap(x.Counts)
 	clear(keepCounts[:cap(keepCounts)])
+	keepNested := x.Nested
+	keepNested.Reset()
 	*x = TestSemV1{
 		Counts: keepCounts,
 		Items:  keepItems,
+		Nested: keepNested,
 		Tags:   keepTags,
+		extra:  extra,
 	}
 }
 
 // TestSemV1Item is an object in com.test.sem/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type TestSemV1Item struct {
 	Sku   string  `json:"sku,omitzero"`
 	Qty   int64   `json:"qty,omitzero"`
 	Price float64 `json:"price,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *TestSemV1Item) Reset() {
-	*x = TestSemV1Item{}
+	extra := x.extra
+	extra.Reset()
+	*x = TestSemV1Item{extra: extra}
 }
 
 // TestSemV1Nested is an object in com.test.sem/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type TestSemV1Nested struct {
 	Tier  string `json:"tier,omitzero"`
 	Count int64  `json:"count,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *TestSemV1Nested) Reset() {
-	*x = TestSemV1Nested{}
+	extra := x.extra
+	extra.Reset()
+	*x = TestSemV1Nested{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

@@ -5,7 +5,7 @@ package quirkgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // MemowhenKB is the compiled knowledge base "memowhen" (rules/memowhen), bound to fact Q (com.acme.quirk.fact/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

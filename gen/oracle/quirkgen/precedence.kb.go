@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // PrecedenceKB is the compiled knowledge base "precedence" (rules/precedence), bound to fact Q (com.acme.quirk.fact/v1).
 // It reproduces grule v1.20.4's execution of the same GRL; see docs/grl-compat.md.

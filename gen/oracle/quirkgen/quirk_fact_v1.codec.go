@@ -3,16 +3,14 @@
 
 package quirkgen
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *QuirkFactV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -31,158 +29,104 @@ func (x *QuirkFactV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Vio
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "x":
-			fp := p.Key("x")
-			l.ReadInt(&x.X, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("x")
+				l.ReadInt(&x.X, &fp, v)
+			}
 		case "y":
-			fp := p.Key("y")
-			l.ReadInt(&x.Y, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("y")
+				l.ReadInt(&x.Y, &fp, v)
+			}
 		case "z":
-			fp := p.Key("z")
-			l.ReadInt(&x.Z, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("z")
+				l.ReadInt(&x.Z, &fp, v)
+			}
 		case "count":
-			fp := p.Key("count")
-			l.ReadInt(&x.Count, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("count")
+				l.ReadInt(&x.Count, &fp, v)
+			}
 		case "f":
-			fp := p.Key("f")
-			l.ReadFloat(&x.F, &fp, v)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("f")
+				l.ReadFloat(&x.F, &fp, v)
+			}
 		case "g":
-			fp := p.Key("g")
-			l.ReadFloat(&x.G, &fp, v)
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("g")
+				l.ReadFloat(&x.G, &fp, v)
+			}
 		case "b":
-			fp := p.Key("b")
-			l.ReadBool(&x.B, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("b")
+				l.ReadBool(&x.B, &fp, v)
+			}
 		case "s":
-			fp := p.Key("s")
-			l.ReadString(&x.S, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("s")
+				l.ReadString(&x.S, &fp, v)
+			}
 		case "t":
-			fp := p.Key("t")
-			l.ReadString(&x.T, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("t")
+				l.ReadString(&x.T, &fp, v)
+			}
 		case "log":
-			fp := p.Key("log")
-			l.ReadString(&x.Log, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("log")
+				l.ReadString(&x.Log, &fp, v)
+			}
 		case "list":
-			fp := p.Key("list")
-			if l.BeginArray(&fp, v) {
-				s0 := x.List
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, 0)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("list")
+				if l.BeginArray(&fp, v) {
+					s0 := x.List
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, 0)
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadInt(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadInt(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []int64{}
+					}
+					x.List = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []int64{}
-				}
-				x.List = s0[:i0]
 			}
 		case "names":
-			fp := p.Key("names")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Names
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, "")
+			if l.First(&x.present[0], (1 << 11), p, v) {
+				fp := p.Key("names")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Names
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, "")
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadString(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadString(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []string{}
+					}
+					x.Names = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []string{}
-				}
-				x.Names = s0[:i0]
 			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
-	}
-}
-func (x *QuirkFactV1) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("x")):
-		fp := p.Key("x")
-		l.ReadInt(&x.X, &fp, v)
-	case bytes.EqualFold(k, []byte("y")):
-		fp := p.Key("y")
-		l.ReadInt(&x.Y, &fp, v)
-	case bytes.EqualFold(k, []byte("z")):
-		fp := p.Key("z")
-		l.ReadInt(&x.Z, &fp, v)
-	case bytes.EqualFold(k, []byte("count")):
-		fp := p.Key("count")
-		l.ReadInt(&x.Count, &fp, v)
-	case bytes.EqualFold(k, []byte("f")):
-		fp := p.Key("f")
-		l.ReadFloat(&x.F, &fp, v)
-	case bytes.EqualFold(k, []byte("g")):
-		fp := p.Key("g")
-		l.ReadFloat(&x.G, &fp, v)
-	case bytes.EqualFold(k, []byte("b")):
-		fp := p.Key("b")
-		l.ReadBool(&x.B, &fp, v)
-	case bytes.EqualFold(k, []byte("s")):
-		fp := p.Key("s")
-		l.ReadString(&x.S, &fp, v)
-	case bytes.EqualFold(k, []byte("t")):
-		fp := p.Key("t")
-		l.ReadString(&x.T, &fp, v)
-	case bytes.EqualFold(k, []byte("log")):
-		fp := p.Key("log")
-		l.ReadString(&x.Log, &fp, v)
-	case bytes.EqualFold(k, []byte("list")):
-		fp := p.Key("list")
-		if l.BeginArray(&fp, v) {
-			s0 := x.List
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, 0)
-					}
-				}
-				ip0 := fp.Index(i0)
-				l.ReadInt(&s0[i0], &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []int64{}
-			}
-			x.List = s0[:i0]
-		}
-	case bytes.EqualFold(k, []byte("names")):
-		fp := p.Key("names")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Names
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, "")
-					}
-				}
-				ip0 := fp.Index(i0)
-				l.ReadString(&s0[i0], &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []string{}
-			}
-			x.Names = s0[:i0]
-		}
-	default:
-		l.Skip()
 	}
 }
 func (x *QuirkFactV1) normalize() {
@@ -194,77 +138,79 @@ func (x *QuirkFactV1) normalize() {
 	}
 }
 func (x *QuirkFactV1) isZero() bool {
-	return x.X == 0 && x.Y == 0 && x.Z == 0 && x.Count == 0 && x.F == 0 && x.G == 0 && !x.B && x.S == "" && x.T == "" && x.Log == "" && x.List == nil && x.Names == nil
+	return x.X == 0 && x.Y == 0 && x.Z == 0 && x.Count == 0 && x.F == 0 && x.G == 0 && !x.B && x.S == "" && x.T == "" && x.Log == "" && x.List == nil && x.Names == nil && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *QuirkFactV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.X != 0 {
+	if x.present[0]&(1<<0) != 0 || x.X != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"x\":"...)
 		dst = rules.AppendInt(dst, x.X)
 	}
-	if x.Y != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Y != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"y\":"...)
 		dst = rules.AppendInt(dst, x.Y)
 	}
-	if x.Z != 0 {
+	if x.present[0]&(1<<2) != 0 || x.Z != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"z\":"...)
 		dst = rules.AppendInt(dst, x.Z)
 	}
-	if x.Count != 0 {
+	if x.present[0]&(1<<3) != 0 || x.Count != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"count\":"...)
 		dst = rules.AppendInt(dst, x.Count)
 	}
-	if x.F != 0 {
+	if x.present[0]&(1<<4) != 0 || x.F != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"f\":"...)
 		dst = rules.AppendFloat(dst, x.F)
 	}
-	if x.G != 0 {
+	if x.present[0]&(1<<5) != 0 || x.G != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"g\":"...)
 		dst = rules.AppendFloat(dst, x.G)
 	}
-	if x.B {
+	if x.present[0]&(1<<6) != 0 || x.B {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"b\":"...)
 		dst = rules.AppendBool(dst, x.B)
 	}
-	if x.S != "" {
+	if x.present[0]&(1<<7) != 0 || x.S != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"s\":"...)
 		dst = rules.AppendString(dst, x.S)
 	}
-	if x.T != "" {
+	if x.present[0]&(1<<8) != 0 || x.T != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"t\":"...)
 		dst = rules.AppendString(dst, x.T)
 	}
-	if x.Log != "" {
+	if x.present[0]&(1<<9) != 0 || x.Log != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
@@ -299,5 +245,6 @@ func (x *QuirkFactV1) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

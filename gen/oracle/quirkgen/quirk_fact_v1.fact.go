@@ -5,15 +5,16 @@ package quirkgen
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // QuirkFactV1 is the data of a com.acme.quirk.fact/v1 event
 // (schemas/com.acme.quirk.fact/v1.json).
 //
 // A scratch fact for pinning grule's value semantics.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type QuirkFactV1 struct {
 	X     int64    `json:"x,omitzero"`
 	Y     int64    `json:"y,omitzero"`
@@ -27,10 +28,17 @@ type QuirkFactV1 struct {
 	Log   string   `json:"log,omitzero"`
 	List  []int64  `json:"list,omitzero"`
 	Names []string `json:"names,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *QuirkFactV1) Reset() {
+	extra := x.extra
+	extra.Reset()
 	keepList := rules.KeepCap(x.List)
 	clear(keepList[:cap(keepList)])
 	keepNames := rules.KeepCap(x.Names)
@@ -38,6 +46,7 @@ func (x *QuirkFactV1) Reset() {
 	*x = QuirkFactV1{
 		List:  keepList,
 		Names: keepNames,
+		extra: extra,
 	}
 }
 

@@ -8,11 +8,11 @@ import (
 	"sync"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "57986b95472343b5"
+const BundleHash = "f3bb8f074d3b5f7e"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

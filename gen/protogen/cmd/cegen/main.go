@@ -1,5 +1,5 @@
 // Command cegen writes the CloudEvents protobuf format, the generic ingest
-// service and their Go code (run by go generate in runtime/grpc/cepb).
+// service and their Go code (run by go generate in runtime/grpcingest/cepb).
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 func main() {
 	out := flag.String("out", ".", "directory of the Go package")
 	protoDir := flag.String("proto", "proto", "directory for the .proto files, relative to -out")
-	goPkg := flag.String("go-package", "github.com/eventrunner/eventrunner/runtime/grpc/cepb;cepb", "go_package of the files")
+	goPkg := flag.String("go-package", "github.com/eventrunner/eventrunner/runtime/grpcingest/cepb;cepb", "go_package of the files")
 	flag.Parse()
 	if err := run(*out, *protoDir, *goPkg); err != nil {
 		fmt.Fprintln(os.Stderr, "cegen:", err)
@@ -39,10 +39,15 @@ func run(out, protoDir, goPkg string) error {
 		}
 		return os.WriteFile(p, b, 0o644)
 	}
+	keep := map[string]bool{}
 	for _, f := range files {
+		keep[filepath.Join(out, filepath.FromSlash(path.Join(protoDir, f.Path)))] = true
 		if err := write(path.Join(protoDir, f.Path), protogen.Print(f)); err != nil {
 			return err
 		}
+	}
+	if err := removeStale(filepath.Join(out, protoDir), keep); err != nil {
+		return err
 	}
 	for _, g := range gofiles {
 		if err := write(path.Base(g.Name), g.Content); err != nil {
@@ -50,4 +55,27 @@ func run(out, protoDir, goPkg string) error {
 		}
 	}
 	return nil
+}
+
+// removeStale deletes the .proto files under dir that are not in keep (a
+// file that moved), and the directories left empty.
+func removeStale(dir string, keep map[string]bool) error {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir():
+			dirs = append(dirs, p)
+		case filepath.Ext(p) == ".proto" && !keep[p]:
+			return os.Remove(p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i > 0; i-- { // deepest first; dir itself stays
+		if entries, rerr := os.ReadDir(dirs[i]); rerr == nil && len(entries) == 0 {
+			os.Remove(dirs[i])
+		}
+	}
+	return err
 }

@@ -3,19 +3,17 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var orderPlacedV1LineTagsItemValues = []string{OrderPlacedV1LineTagsItemGift, OrderPlacedV1LineTagsItemFragile, OrderPlacedV1LineTagsItemBulky}
 var orderPlacedV1CurrencyValues = []string{OrderPlacedV1CurrencyEUR, OrderPlacedV1CurrencyUSD, OrderPlacedV1CurrencyBankTransfer}
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *OrderPlacedV1) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -31,119 +29,135 @@ func (x *OrderPlacedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.V
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "order_id":
-			seen[0] |= (1 << 0)
-			fp := p.Key("order_id")
-			l.ReadString(&x.OrderId, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("order_id")
+				l.ReadString(&x.OrderId, &fp, v)
+			}
 		case "buyer":
-			seen[0] |= (1 << 1)
-			fp := p.Key("buyer")
-			x.Buyer.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("buyer")
+				x.Buyer.decodeJSON(l, &fp, v)
+			}
 		case "lines":
-			seen[0] |= (1 << 2)
-			fp := p.Key("lines")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Lines
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, OrderPlacedV1Line{})
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("lines")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Lines
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, OrderPlacedV1Line{})
+							}
 						}
+						ip0 := fp.Index(i0)
+						s0[i0].decodeJSON(l, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					s0[i0].decodeJSON(l, &ip0, v)
+					if i0 == 0 {
+						s0 = []OrderPlacedV1Line{}
+					}
+					x.Lines = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []OrderPlacedV1Line{}
-				}
-				x.Lines = s0[:i0]
 			}
 		case "currency":
-			seen[0] |= (1 << 3)
-			fp := p.Key("currency")
-			l.ReadEnum(&x.Currency, orderPlacedV1CurrencyValues, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("currency")
+				l.ReadEnum(&x.Currency, orderPlacedV1CurrencyValues, &fp, v)
+			}
 		case "scores":
-			fp := p.Key("scores")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Scores
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, 0)
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("scores")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Scores
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, 0)
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadFloat(&s0[i0], &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadFloat(&s0[i0], &ip0, v)
+					if i0 == 0 {
+						s0 = []float64{}
+					}
+					x.Scores = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []float64{}
-				}
-				x.Scores = s0[:i0]
 			}
 		case "matrix":
-			fp := p.Key("matrix")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Matrix
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, nil)
-						}
-					}
-					ip0 := fp.Index(i0)
-					if l.BeginArray(&ip0, v) {
-						s1 := s0[i0]
-						i1 := 0
-						for ; l.NextItem(); i1++ {
-							if i1 == len(s1) {
-								if i1 < cap(s1) {
-									s1 = s1[:i1+1]
-								} else {
-									s1 = append(s1, 0)
-								}
+			if l.First(&x.present[0], (1 << 5), p, v) {
+				fp := p.Key("matrix")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Matrix
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, nil)
 							}
-							ip1 := ip0.Index(i1)
-							l.ReadInt(&s1[i1], &ip1, v)
 						}
-						if i1 == 0 {
-							s1 = []int64{}
+						ip0 := fp.Index(i0)
+						if l.BeginArray(&ip0, v) {
+							s1 := s0[i0]
+							i1 := 0
+							for ; l.NextItem(); i1++ {
+								if i1 == len(s1) {
+									if i1 < cap(s1) {
+										s1 = s1[:i1+1]
+									} else {
+										s1 = append(s1, 0)
+									}
+								}
+								ip1 := ip0.Index(i1)
+								l.ReadInt(&s1[i1], &ip1, v)
+							}
+							if i1 == 0 {
+								s1 = []int64{}
+							}
+							s0[i0] = s1[:i1]
 						}
-						s0[i0] = s1[:i1]
 					}
+					if i0 == 0 {
+						s0 = [][]int64{}
+					}
+					x.Matrix = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = [][]int64{}
-				}
-				x.Matrix = s0[:i0]
 			}
 		case "notes":
-			fp := p.Key("notes")
-			l.ReadString(&x.Remarks, &fp, v)
+			if l.First(&x.present[0], (1 << 6), p, v) {
+				fp := p.Key("notes")
+				l.ReadString(&x.Remarks, &fp, v)
+			}
 		case "shipTo":
-			fp := p.Key("shipTo")
-			x.Address.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 7), p, v) {
+				fp := p.Key("shipTo")
+				x.Address.decodeJSON(l, &fp, v)
+			}
 		case "priority":
-			fp := p.Key("priority")
-			l.ReadInt(&x.Priority, &fp, v)
+			if l.First(&x.present[0], (1 << 8), p, v) {
+				fp := p.Key("priority")
+				l.ReadInt(&x.Priority, &fp, v)
+			}
 		case "placedAt":
-			seen[0] |= (1 << 4)
-			fp := p.Key("placedAt")
-			l.ReadString(&x.PlacedAt, &fp, v)
+			if l.First(&x.present[0], (1 << 9), p, v) {
+				fp := p.Key("placedAt")
+				l.ReadString(&x.PlacedAt, &fp, v)
+			}
 		case "meta":
-			fp := p.Key("meta")
-			x.Meta.decodeJSON(l, &fp, v)
+			if l.First(&x.present[0], (1 << 10), p, v) {
+				fp := p.Key("meta")
+				x.Meta.decodeJSON(l, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -151,19 +165,19 @@ func (x *OrderPlacedV1) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.V
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "order_id", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "buyer", "is required")
 	}
-	if seen[0]&(1<<2) == 0 {
+	if x.present[0]&(1<<2) == 0 {
 		v.AddKey(p, "lines", "is required")
 	}
-	if seen[0]&(1<<3) == 0 {
+	if x.present[0]&(1<<3) == 0 {
 		v.AddKey(p, "currency", "is required")
 	}
-	if seen[0]&(1<<4) == 0 {
+	if x.present[0]&(1<<9) == 0 {
 		v.AddKey(p, "placedAt", "is required")
 	}
 }
@@ -190,22 +204,28 @@ func (x *OrderPlacedV1Buyer) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *ru
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "email":
-			seen[0] |= (1 << 0)
-			fp := p.Key("email")
-			l.ReadString(&x.Email, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("email")
+				l.ReadString(&x.Email, &fp, v)
+			}
 		case "display-name":
-			fp := p.Key("display-name")
-			l.ReadString(&x.DisplayName, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("display-name")
+				l.ReadString(&x.DisplayName, &fp, v)
+			}
 		case "homepage":
-			fp := p.Key("homepage")
-			l.ReadString(&x.Homepage, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("homepage")
+				l.ReadString(&x.Homepage, &fp, v)
+			}
 		case "vip":
-			fp := p.Key("vip")
-			l.ReadBool(&x.Vip, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("vip")
+				l.ReadBool(&x.Vip, &fp, v)
+			}
 		default:
 			l.UnknownKey(p, v)
 		}
@@ -213,7 +233,7 @@ func (x *OrderPlacedV1Buyer) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *ru
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "email", "is required")
 	}
 }
@@ -221,95 +241,63 @@ func (x *OrderPlacedV1Line) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rul
 	if !l.BeginObject(p, v) {
 		return
 	}
-	var seen [1]uint64
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "sku":
-			seen[0] |= (1 << 0)
-			fp := p.Key("sku")
-			l.ReadString(&x.Sku, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("sku")
+				l.ReadString(&x.Sku, &fp, v)
+			}
 		case "qty":
-			seen[0] |= (1 << 1)
-			fp := p.Key("qty")
-			l.ReadInt(&x.Qty, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("qty")
+				l.ReadInt(&x.Qty, &fp, v)
+			}
 		case "price":
-			fp := p.Key("price")
-			l.ReadFloat(&x.Price, &fp, v)
+			if l.First(&x.present[0], (1 << 2), p, v) {
+				fp := p.Key("price")
+				l.ReadFloat(&x.Price, &fp, v)
+			}
 		case "weight":
-			fp := p.Key("weight")
-			l.ReadFloat(&x.Weight, &fp, v)
+			if l.First(&x.present[0], (1 << 3), p, v) {
+				fp := p.Key("weight")
+				l.ReadFloat(&x.Weight, &fp, v)
+			}
 		case "tags":
-			fp := p.Key("tags")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Tags
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, "")
+			if l.First(&x.present[0], (1 << 4), p, v) {
+				fp := p.Key("tags")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Tags
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, "")
+							}
 						}
+						ip0 := fp.Index(i0)
+						l.ReadEnum(&s0[i0], orderPlacedV1LineTagsItemValues, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					l.ReadEnum(&s0[i0], orderPlacedV1LineTagsItemValues, &ip0, v)
+					if i0 == 0 {
+						s0 = []string{}
+					}
+					x.Tags = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []string{}
-				}
-				x.Tags = s0[:i0]
 			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 	if l.Err() != nil {
 		return
 	}
-	if seen[0]&(1<<0) == 0 {
+	if x.present[0]&(1<<0) == 0 {
 		v.AddKey(p, "sku", "is required")
 	}
-	if seen[0]&(1<<1) == 0 {
+	if x.present[0]&(1<<1) == 0 {
 		v.AddKey(p, "qty", "is required")
-	}
-}
-func (x *OrderPlacedV1Line) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("sku")):
-		fp := p.Key("sku")
-		l.ReadString(&x.Sku, &fp, v)
-	case bytes.EqualFold(k, []byte("qty")):
-		fp := p.Key("qty")
-		l.ReadInt(&x.Qty, &fp, v)
-	case bytes.EqualFold(k, []byte("price")):
-		fp := p.Key("price")
-		l.ReadFloat(&x.Price, &fp, v)
-	case bytes.EqualFold(k, []byte("weight")):
-		fp := p.Key("weight")
-		l.ReadFloat(&x.Weight, &fp, v)
-	case bytes.EqualFold(k, []byte("tags")):
-		fp := p.Key("tags")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Tags
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, "")
-					}
-				}
-				ip0 := fp.Index(i0)
-				l.ReadEnum(&s0[i0], orderPlacedV1LineTagsItemValues, &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []string{}
-			}
-			x.Tags = s0[:i0]
-		}
-	default:
-		l.Skip()
 	}
 }
 func (x *OrderPlacedV1Line) normalize() {
@@ -324,26 +312,18 @@ func (x *OrderPlacedV1Address) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "city":
-			fp := p.Key("city")
-			l.ReadString(&x.City, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("city")
+				l.ReadString(&x.City, &fp, v)
+			}
 		case "zip":
-			fp := p.Key("zip")
-			l.ReadString(&x.Zip, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("zip")
+				l.ReadString(&x.Zip, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
-	}
-}
-func (x *OrderPlacedV1Address) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("city")):
-		fp := p.Key("city")
-		l.ReadString(&x.City, &fp, v)
-	case bytes.EqualFold(k, []byte("zip")):
-		fp := p.Key("zip")
-		l.ReadString(&x.Zip, &fp, v)
-	default:
-		l.Skip()
 	}
 }
 func (x *OrderPlacedV1Meta) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
@@ -353,15 +333,17 @@ func (x *OrderPlacedV1Meta) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rul
 	for l.NextKey() {
 		switch string(l.Key()) {
 		default:
-			l.Skip()
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
 func (x *OrderPlacedV1) isZero() bool {
-	return x.OrderId == "" && x.Buyer.isZero() && x.Lines == nil && x.Currency == "" && x.Scores == nil && x.Matrix == nil && x.Remarks == "" && x.Address.isZero() && x.Priority == 0 && x.PlacedAt == "" && x.Meta.isZero()
+	return x.OrderId == "" && x.Buyer.isZero() && x.Lines == nil && x.Currency == "" && x.Scores == nil && x.Matrix == nil && x.Remarks == "" && x.Address.isZero() && x.Priority == 0 && x.PlacedAt == "" && x.Meta.isZero() && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderPlacedV1) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"order_id\":"...)
 	dst = rules.AppendString(dst, x.OrderId)
@@ -415,63 +397,67 @@ func (x *OrderPlacedV1) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if x.Remarks != "" {
+	if x.present[0]&(1<<6) != 0 || x.Remarks != "" {
 		dst = append(dst, ",\"notes\":"...)
 		dst = rules.AppendString(dst, x.Remarks)
 	}
-	if !x.Address.isZero() {
+	if x.present[0]&(1<<7) != 0 || !x.Address.isZero() {
 		dst = append(dst, ",\"shipTo\":"...)
 		dst = x.Address.AppendJSON(dst)
 	}
-	if x.Priority != 0 {
+	if x.present[0]&(1<<8) != 0 || x.Priority != 0 {
 		dst = append(dst, ",\"priority\":"...)
 		dst = rules.AppendInt(dst, x.Priority)
 	}
 	dst = append(dst, ",\"placedAt\":"...)
 	dst = rules.AppendString(dst, x.PlacedAt)
-	if !x.Meta.isZero() {
+	if x.present[0]&(1<<10) != 0 || !x.Meta.isZero() {
 		dst = append(dst, ",\"meta\":"...)
 		dst = x.Meta.AppendJSON(dst)
 	}
 	return append(dst, "}"...)
 }
 func (x *OrderPlacedV1Buyer) isZero() bool {
-	return x.Email == "" && x.DisplayName == "" && x.Homepage == "" && !x.Vip
+	return x.Email == "" && x.DisplayName == "" && x.Homepage == "" && !x.Vip && x.present == [1]uint64{}
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderPlacedV1Buyer) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"email\":"...)
 	dst = rules.AppendString(dst, x.Email)
-	if x.DisplayName != "" {
+	if x.present[0]&(1<<1) != 0 || x.DisplayName != "" {
 		dst = append(dst, ",\"display-name\":"...)
 		dst = rules.AppendString(dst, x.DisplayName)
 	}
-	if x.Homepage != "" {
+	if x.present[0]&(1<<2) != 0 || x.Homepage != "" {
 		dst = append(dst, ",\"homepage\":"...)
 		dst = rules.AppendString(dst, x.Homepage)
 	}
-	if x.Vip {
+	if x.present[0]&(1<<3) != 0 || x.Vip {
 		dst = append(dst, ",\"vip\":"...)
 		dst = rules.AppendBool(dst, x.Vip)
 	}
 	return append(dst, "}"...)
 }
 func (x *OrderPlacedV1Line) isZero() bool {
-	return x.Sku == "" && x.Qty == 0 && x.Price == 0 && x.Weight == 0 && x.Tags == nil
+	return x.Sku == "" && x.Qty == 0 && x.Price == 0 && x.Weight == 0 && x.Tags == nil && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderPlacedV1Line) AppendJSON(dst []byte) []byte {
 	dst = append(dst, "{\"sku\":"...)
 	dst = rules.AppendString(dst, x.Sku)
 	dst = append(dst, ",\"qty\":"...)
 	dst = rules.AppendInt(dst, x.Qty)
-	if x.Price != 0 {
+	if x.present[0]&(1<<2) != 0 || x.Price != 0 {
 		dst = append(dst, ",\"price\":"...)
 		dst = rules.AppendFloat(dst, x.Price)
 	}
-	if x.Weight != 0 {
+	if x.present[0]&(1<<3) != 0 || x.Weight != 0 {
 		dst = append(dst, ",\"weight\":"...)
 		dst = rules.AppendFloat(dst, x.Weight)
 	}
@@ -486,37 +472,46 @@ func (x *OrderPlacedV1Line) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	dst = x.extra.AppendMembers(dst, true)
 	return append(dst, "}"...)
 }
 func (x *OrderPlacedV1Address) isZero() bool {
-	return x.City == "" && x.Zip == ""
+	return x.City == "" && x.Zip == "" && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderPlacedV1Address) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.City != "" {
+	if x.present[0]&(1<<0) != 0 || x.City != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"city\":"...)
 		dst = rules.AppendString(dst, x.City)
 	}
-	if x.Zip != "" {
+	if x.present[0]&(1<<1) != 0 || x.Zip != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"zip\":"...)
 		dst = rules.AppendString(dst, x.Zip)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }
 func (x *OrderPlacedV1Meta) isZero() bool {
-	return true
+	return x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *OrderPlacedV1Meta) AppendJSON(dst []byte) []byte {
-	return append(dst, "{}"...)
+	dst = append(dst, '{')
+	start := len(dst)
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
+	return append(dst, "}"...)
 }

@@ -5,7 +5,7 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Values of $.lines[].tags[] in com.example.shop.order.placed/v1.
 const (
@@ -27,8 +27,8 @@ const (
 // An order was placed.
 // Second line of the description.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type OrderPlacedV1 struct {
 	// Order identifier.
 	//
@@ -54,26 +54,35 @@ type OrderPlacedV1 struct {
 	// Schema: required, format date-time.
 	PlacedAt string            `json:"placedAt"`
 	Meta     OrderPlacedV1Meta `json:"meta,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderPlacedV1) Reset() {
 	keepLines := rules.KeepCap(x.Lines)
 	for i := range keepLines[:cap(keepLines)] {
-		keepLines[i].Reset()
+		keepLines[:cap(keepLines)][i].Reset()
 	}
 	keepScores := rules.KeepCap(x.Scores)
 	clear(keepScores[:cap(keepScores)])
 	keepMatrix := rules.KeepCap(x.Matrix)
 	for i := range keepMatrix[:cap(keepMatrix)] {
-		e := rules.KeepCap(keepMatrix[i])
+		e := rules.KeepCap(keepMatrix[:cap(keepMatrix)][i])
 		clear(e[:cap(e)])
-		keepMatrix[i] = e
+		keepMatrix[:cap(keepMatrix)][i] = e
 	}
+	keepAddress := x.Address
+	keepAddress.Reset()
+	keepMeta := x.Meta
+	keepMeta.Reset()
 	*x = OrderPlacedV1{
-		Lines:  keepLines,
-		Matrix: keepMatrix,
-		Scores: keepScores,
+		Address: keepAddress,
+		Lines:   keepLines,
+		Matrix:  keepMatrix,
+		Meta:    keepMeta,
+		Scores:  keepScores,
 	}
 }
 
@@ -81,8 +90,8 @@ func (x *OrderPlacedV1) Reset() {
 //
 // Who bought.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value.
 type OrderPlacedV1Buyer struct {
 	// Schema: required, format email.
 	Email string `json:"email"`
@@ -91,9 +100,12 @@ type OrderPlacedV1Buyer struct {
 	// Schema: format uri.
 	Homepage string `json:"homepage,omitzero"`
 	Vip      bool   `json:"vip,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderPlacedV1Buyer) Reset() {
 	*x = OrderPlacedV1Buyer{}
 }
@@ -102,8 +114,9 @@ func (x *OrderPlacedV1Buyer) Reset() {
 //
 // One order line.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type OrderPlacedV1Line struct {
 	// Schema: required, pattern "^[A-Z]{2}-[0-9]+$".
 	Sku string `json:"sku"`
@@ -115,39 +128,64 @@ type OrderPlacedV1Line struct {
 	Weight float64 `json:"weight,omitzero"`
 	// Schema: maxItems 5, items: enum "gift" "fragile" "bulky".
 	Tags []string `json:"tags,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderPlacedV1Line) Reset() {
+	extra := x.extra
+	extra.Reset()
 	keepTags := rules.KeepCap(x.Tags)
 	clear(keepTags[:cap(keepTags)])
-	*x = OrderPlacedV1Line{Tags: keepTags}
+	*x = OrderPlacedV1Line{
+		Tags:  keepTags,
+		extra: extra,
+	}
 }
 
 // OrderPlacedV1Address is an object in com.example.shop.order.placed/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type OrderPlacedV1Address struct {
 	City string `json:"city,omitzero"`
 	// Schema: pattern "^[0-9]{5}$".
 	Zip string `json:"zip,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderPlacedV1Address) Reset() {
-	*x = OrderPlacedV1Address{}
+	extra := x.extra
+	extra.Reset()
+	*x = OrderPlacedV1Address{extra: extra}
 }
 
 // OrderPlacedV1Meta is an object in com.example.shop.order.placed/v1 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
-type OrderPlacedV1Meta struct{}
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
+type OrderPlacedV1Meta struct {
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
+}
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *OrderPlacedV1Meta) Reset() {
-	*x = OrderPlacedV1Meta{}
+	extra := x.extra
+	extra.Reset()
+	*x = OrderPlacedV1Meta{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

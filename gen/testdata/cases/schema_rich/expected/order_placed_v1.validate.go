@@ -10,13 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 var orderPlacedV1LineSkuPattern = regexp.MustCompile("^[A-Z]{2}-[0-9]+$")
 var orderPlacedV1AddressZipPattern = regexp.MustCompile("^[0-9]{5}$")
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *OrderPlacedV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -70,11 +71,11 @@ func (x *OrderPlacedV1) validate(p *rules.JSONPath, v *rules.Violations) {
 			}
 		}
 	}
-	if !x.Address.isZero() {
+	if x.present[0]&(1<<7) != 0 || !x.Address.isZero() {
 		fp0 := p.Key("shipTo")
 		x.Address.validate(&fp0, v)
 	}
-	if x.Priority != 0 {
+	if x.present[0]&(1<<8) != 0 || x.Priority != 0 {
 		if float64(x.Priority) < 0.5 {
 			v.AddKey(p, "priority", "must be >= 0.5, got "+rules.FormatInt(x.Priority))
 		}
@@ -90,14 +91,14 @@ func (x *OrderPlacedV1Buyer) validate(p *rules.JSONPath, v *rules.Violations) {
 	if !rules.IsEmail(x.Email) {
 		v.AddKey(p, "email", "must be an email address, got "+rules.QuoteValue(x.Email))
 	}
-	if x.DisplayName != "" {
+	if x.present[0]&(1<<1) != 0 || x.DisplayName != "" {
 		if n := utf8.RuneCountInString(x.DisplayName); n < 1 {
 			v.AddKey(p, "display-name", "length must be >= 1, got "+strconv.Itoa(n))
 		} else if n > 80 {
 			v.AddKey(p, "display-name", "length must be <= 80, got "+strconv.Itoa(n))
 		}
 	}
-	if x.Homepage != "" {
+	if x.present[0]&(1<<2) != 0 || x.Homepage != "" {
 		if !rules.IsURI(x.Homepage) {
 			v.AddKey(p, "homepage", "must be an absolute URI, got "+rules.QuoteValue(x.Homepage))
 		}
@@ -113,7 +114,7 @@ func (x *OrderPlacedV1Line) validate(p *rules.JSONPath, v *rules.Violations) {
 	if x.Qty > 999 {
 		v.AddKey(p, "qty", "must be <= 999, got "+rules.FormatInt(x.Qty))
 	}
-	if x.Price != 0 {
+	if x.present[0]&(1<<2) != 0 || x.Price != 0 {
 		if x.Price < 0.0 {
 			v.AddKey(p, "price", "must be >= 0, got "+rules.FormatFloat(x.Price))
 		}
@@ -121,7 +122,7 @@ func (x *OrderPlacedV1Line) validate(p *rules.JSONPath, v *rules.Violations) {
 			v.AddKey(p, "price", "must be <= 1e+06, got "+rules.FormatFloat(x.Price))
 		}
 	}
-	if x.Weight != 0 {
+	if x.present[0]&(1<<3) != 0 || x.Weight != 0 {
 		if x.Weight < 0.5 {
 			v.AddKey(p, "weight", "must be >= 0.5, got "+rules.FormatFloat(x.Weight))
 		}
@@ -141,7 +142,7 @@ func (x *OrderPlacedV1Line) validate(p *rules.JSONPath, v *rules.Violations) {
 	}
 }
 func (x *OrderPlacedV1Address) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.Zip != "" {
+	if x.present[0]&(1<<1) != 0 || x.Zip != "" {
 		if !orderPlacedV1AddressZipPattern.MatchString(x.Zip) {
 			v.AddKey(p, "zip", "must match pattern \"^[0-9]{5}$\", got "+rules.QuoteValue(x.Zip))
 		}

@@ -8,11 +8,11 @@ import (
 	"sync"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "c261a5ff777d3a1f"
+const BundleHash = "ad980abf21f4df0e"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

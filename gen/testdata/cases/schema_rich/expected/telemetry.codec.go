@@ -3,16 +3,14 @@
 
 package generated
 
-import (
-	"bytes"
-	"github.com/eventrunner/eventrunner/runtime/rules"
-)
+import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // DecodeJSON resets x and decodes an event's data into it. Malformed JSON is
 // returned as a *rules.SyntaxError; wrong types, missing required properties
-// and unknown properties (where not allowed) are appended to v.
+// unknown properties (where not allowed), duplicate members and strings that
+// are not valid UTF-8 are appended to v.
 func (x *Telemetry) DecodeJSON(data []byte, v *rules.Violations) error {
 	x.Reset()
 	var l rules.Lexer
@@ -31,62 +29,36 @@ func (x *Telemetry) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v *rules.Viola
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "vehicle":
-			fp := p.Key("vehicle")
-			l.ReadString(&x.Vehicle, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("vehicle")
+				l.ReadString(&x.Vehicle, &fp, v)
+			}
 		case "readings":
-			fp := p.Key("readings")
-			if l.BeginArray(&fp, v) {
-				s0 := x.Readings
-				i0 := 0
-				for ; l.NextItem(); i0++ {
-					if i0 == len(s0) {
-						if i0 < cap(s0) {
-							s0 = s0[:i0+1]
-						} else {
-							s0 = append(s0, TelemetryReadingsItem{})
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("readings")
+				if l.BeginArray(&fp, v) {
+					s0 := x.Readings
+					i0 := 0
+					for ; l.NextItem(); i0++ {
+						if i0 == len(s0) {
+							if i0 < cap(s0) {
+								s0 = s0[:i0+1]
+							} else {
+								s0 = append(s0, TelemetryReadingsItem{})
+							}
 						}
+						ip0 := fp.Index(i0)
+						s0[i0].decodeJSON(l, &ip0, v)
 					}
-					ip0 := fp.Index(i0)
-					s0[i0].decodeJSON(l, &ip0, v)
+					if i0 == 0 {
+						s0 = []TelemetryReadingsItem{}
+					}
+					x.Readings = s0[:i0]
 				}
-				if i0 == 0 {
-					s0 = []TelemetryReadingsItem{}
-				}
-				x.Readings = s0[:i0]
 			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
-	}
-}
-func (x *Telemetry) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("vehicle")):
-		fp := p.Key("vehicle")
-		l.ReadString(&x.Vehicle, &fp, v)
-	case bytes.EqualFold(k, []byte("readings")):
-		fp := p.Key("readings")
-		if l.BeginArray(&fp, v) {
-			s0 := x.Readings
-			i0 := 0
-			for ; l.NextItem(); i0++ {
-				if i0 == len(s0) {
-					if i0 < cap(s0) {
-						s0 = s0[:i0+1]
-					} else {
-						s0 = append(s0, TelemetryReadingsItem{})
-					}
-				}
-				ip0 := fp.Index(i0)
-				s0[i0].decodeJSON(l, &ip0, v)
-			}
-			if i0 == 0 {
-				s0 = []TelemetryReadingsItem{}
-			}
-			x.Readings = s0[:i0]
-		}
-	default:
-		l.Skip()
 	}
 }
 func (x *Telemetry) normalize() {
@@ -101,37 +73,31 @@ func (x *TelemetryReadingsItem) decodeJSON(l *rules.Lexer, p *rules.JSONPath, v 
 	for l.NextKey() {
 		switch string(l.Key()) {
 		case "at":
-			fp := p.Key("at")
-			l.ReadString(&x.At, &fp, v)
+			if l.First(&x.present[0], (1 << 0), p, v) {
+				fp := p.Key("at")
+				l.ReadString(&x.At, &fp, v)
+			}
 		case "kmh":
-			fp := p.Key("kmh")
-			l.ReadFloat(&x.Kmh, &fp, v)
+			if l.First(&x.present[0], (1 << 1), p, v) {
+				fp := p.Key("kmh")
+				l.ReadFloat(&x.Kmh, &fp, v)
+			}
 		default:
-			x.decodeFold(l, p, v)
+			l.ReadExtra(&x.extra, p, v)
 		}
 	}
 }
-func (x *TelemetryReadingsItem) decodeFold(l *rules.Lexer, p *rules.JSONPath, v *rules.Violations) {
-	switch k := l.Key(); {
-	case bytes.EqualFold(k, []byte("at")):
-		fp := p.Key("at")
-		l.ReadString(&x.At, &fp, v)
-	case bytes.EqualFold(k, []byte("kmh")):
-		fp := p.Key("kmh")
-		l.ReadFloat(&x.Kmh, &fp, v)
-	default:
-		l.Skip()
-	}
-}
 func (x *Telemetry) isZero() bool {
-	return x.Vehicle == "" && x.Readings == nil
+	return x.Vehicle == "" && x.Readings == nil && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *Telemetry) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.Vehicle != "" {
+	if x.present[0]&(1<<0) != 0 || x.Vehicle != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
@@ -152,29 +118,33 @@ func (x *Telemetry) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }
 func (x *TelemetryReadingsItem) isZero() bool {
-	return x.At == "" && x.Kmh == 0
+	return x.At == "" && x.Kmh == 0 && x.present == [1]uint64{} && x.extra.Len() == 0
 }
 
-// AppendJSON appends x as JSON, exactly as encoding/json.Marshal writes it.
+// AppendJSON appends x as JSON: the properties in schema order, each optional one
+// if it was present in the input or is not zero, then the members the schema does
+// not name, as they were sent.
 func (x *TelemetryReadingsItem) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	start := len(dst)
-	if x.At != "" {
+	if x.present[0]&(1<<0) != 0 || x.At != "" {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"at\":"...)
 		dst = rules.AppendString(dst, x.At)
 	}
-	if x.Kmh != 0 {
+	if x.present[0]&(1<<1) != 0 || x.Kmh != 0 {
 		if len(dst) > start {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\"kmh\":"...)
 		dst = rules.AppendFloat(dst, x.Kmh)
 	}
+	dst = x.extra.AppendMembers(dst, len(dst) > start)
 	return append(dst, "}"...)
 }

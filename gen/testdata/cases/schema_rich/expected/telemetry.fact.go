@@ -5,38 +5,59 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Telemetry is the data of a com.example.fleet.telemetry/v2 event
 // (schemas/com.example.fleet.telemetry/v2.json).
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type Telemetry struct {
 	Vehicle  string                  `json:"vehicle,omitzero"`
 	Readings []TelemetryReadingsItem `json:"readings,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *Telemetry) Reset() {
+	extra := x.extra
+	extra.Reset()
 	keepReadings := rules.KeepCap(x.Readings)
-	clear(keepReadings[:cap(keepReadings)])
-	*x = Telemetry{Readings: keepReadings}
+	for i := range keepReadings[:cap(keepReadings)] {
+		keepReadings[:cap(keepReadings)][i].Reset()
+	}
+	*x = Telemetry{
+		Readings: keepReadings,
+		extra:    extra,
+	}
 }
 
 // TelemetryReadingsItem is an object in com.example.fleet.telemetry/v2 events.
 //
-// An optional property is absent when its field holds the zero value, as
-// encoding/json's omitzero has it.
+// An optional property is written when it was present in the event or its
+// field holds a value other than the zero value. Members the schema does not name are kept
+// as sent and written after the others.
 type TelemetryReadingsItem struct {
 	// Schema: format date-time.
 	At  string  `json:"at,omitzero"`
 	Kmh float64 `json:"kmh,omitzero"`
+	// present has a bit per property, set when the event held it.
+	present [1]uint64
+	// extra holds the members the schema does not name, as sent.
+	extra rules.Extra
 }
 
-// Reset zeroes x but keeps the capacity of its slices, nested ones included.
+// Reset zeroes x but keeps the capacity of its slices and extra members, nested
+// ones included.
 func (x *TelemetryReadingsItem) Reset() {
-	*x = TelemetryReadingsItem{}
+	extra := x.extra
+	extra.Reset()
+	*x = TelemetryReadingsItem{extra: extra}
 }
 
 // SchemaID names the schema version of the fact.

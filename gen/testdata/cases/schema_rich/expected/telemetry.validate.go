@@ -5,10 +5,11 @@ package generated
 
 import "github.com/eventrunner/eventrunner/runtime/rules"
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
-// formats) to v. Optional fields holding their zero value count as absent.
+// formats) to v. An optional field is checked when it was present in the input
+// or is not zero: as AppendJSON writes it.
 func (x *Telemetry) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
@@ -22,7 +23,7 @@ func (x *Telemetry) validate(p *rules.JSONPath, v *rules.Violations) {
 	}
 }
 func (x *TelemetryReadingsItem) validate(p *rules.JSONPath, v *rules.Violations) {
-	if x.At != "" {
+	if x.present[0]&(1<<0) != 0 || x.At != "" {
 		if !rules.IsDateTime(x.At) {
 			v.AddKey(p, "at", "must be an RFC 3339 date-time, got "+rules.QuoteValue(x.At))
 		}

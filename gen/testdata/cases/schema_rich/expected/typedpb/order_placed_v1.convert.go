@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // orderPlacedV1LineTagsItemString is the schema value of v.
 func orderPlacedV1LineTagsItemString(v OrderPlacedV1LineTagsItem) string {

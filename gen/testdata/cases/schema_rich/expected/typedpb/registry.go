@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 /*
 RegisterServices registers the typed ingest service of every schema version

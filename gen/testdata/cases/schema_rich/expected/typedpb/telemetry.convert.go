@@ -9,7 +9,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
-const _ = rules.GeneratedVersion1
+const _ = rules.GeneratedVersion2
 
 // ToFact resets f and sets it to the data m holds (a nil m is empty data).
 func (m *Telemetry) ToFact(f *generated.Telemetry) {
