@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -131,6 +132,14 @@ const hexDigit = "0123456789abcdef"
 // first. It does not check the attributes (see Event.Check):
 // events on ER_PROC were checked when they entered. ev.Data and the
 // extension values alias b.
+//
+// Beyond encoding/json's syntax it refuses, as an *AttributeError naming
+// the attribute (reported once the whole input is known to be JSON, so that
+// malformed input is always a *SyntaxError): a member that appears twice,
+// data together with data_base64, a string attribute that is not a string,
+// and strings that encoding/json would decode with U+FFFD substituted
+// (invalid UTF-8, unpaired surrogate escapes; see unquote). A null member is
+// absent.
 func Parse(b []byte, ev *Event) error {
 	*ev = Event{}
 	p := parser{b: b}
@@ -142,15 +151,16 @@ func Parse(b []byte, ev *Event) error {
 	if p.eat('}') {
 		return p.end()
 	}
-	// A bad attribute is reported once the whole input is known to be JSON,
-	// so that malformed input is always a syntax error.
 	var attrErr error
+	var seen members
 	for {
 		p.ws()
-		key, err := p.str()
-		if err != nil {
+		keyStart := p.i
+		if err := p.skipString(); err != nil {
 			return err
 		}
+		key, why := unquote(b[keyStart:p.i])
+		keyEnd := p.i
 		p.ws()
 		if !p.eat(':') {
 			return p.fail("expected ':' after object key")
@@ -160,7 +170,15 @@ func Parse(b []byte, ev *Event) error {
 		if err := p.skip(0); err != nil {
 			return err
 		}
-		if err := setAttr(ev, key, b[start:p.i]); err != nil && attrErr == nil {
+		// Past a bad attribute the others are still set (the first problem
+		// is the one reported), so that a caller sniffing the format sees
+		// the specversion of an event with a bad id.
+		if why != "" {
+			if attrErr == nil {
+				name := strings.ToValidUTF8(truncate(string(b[keyStart+1:keyEnd-1]), 40), "\uFFFD")
+				attrErr = &AttributeError{Attribute: name, Reason: "member name: " + why}
+			}
+		} else if err := setAttr(ev, key, b[start:p.i], &seen); err != nil && attrErr == nil {
 			attrErr = err
 		}
 		p.ws()
@@ -176,9 +194,67 @@ func Parse(b []byte, ev *Event) error {
 	}
 }
 
-// setAttr assigns one attribute from its raw JSON value, as
-// ParseStructured does (null leaves an attribute unset).
-func setAttr(ev *Event, k string, v []byte) error {
+// memberBit numbers the members of the structured format, to find
+// duplicates without a map; 0 for an extension.
+func memberBit(k string) uint16 {
+	switch k {
+	case "specversion":
+		return 1 << 0
+	case "id":
+		return 1 << 1
+	case "source":
+		return 1 << 2
+	case "type":
+		return 1 << 3
+	case "subject":
+		return 1 << 4
+	case "time":
+		return 1 << 5
+	case "datacontenttype":
+		return 1 << 6
+	case "dataschema":
+		return 1 << 7
+	case "tenantid":
+		return 1 << 8
+	case "data":
+		return 1 << 9
+	case "data_base64":
+		return 1 << 10
+	}
+	return 0
+}
+
+// members records the members an event has had so far.
+type members struct {
+	bits    uint16   // memberBit
+	nullExt []string // extensions set to null, absent from Extensions
+}
+
+// setAttr assigns one member from its raw JSON value (null leaves it
+// unset); seen collects the members already set.
+func setAttr(ev *Event, k string, v []byte, seen *members) error {
+	bit := memberBit(k)
+	if bit == 0 {
+		if _, dup := ev.Extensions[k]; dup || slices.Contains(seen.nullExt, k) {
+			return &AttributeError{Attribute: k, Reason: duplicate}
+		}
+		if string(v) == "null" {
+			seen.nullExt = append(seen.nullExt, k)
+			return nil
+		}
+		if ev.Extensions == nil {
+			ev.Extensions = make(map[string]json.RawMessage, 4)
+		}
+		ev.Extensions[k] = v
+		return nil
+	}
+	if seen.bits&bit != 0 {
+		return &AttributeError{Attribute: k, Reason: duplicate}
+	}
+	seen.bits |= bit
+	if string(v) == "null" {
+		return nil
+	}
 	var dst *string
 	switch k {
 	case "specversion":
@@ -199,64 +275,72 @@ func setAttr(ev *Event, k string, v []byte) error {
 		dst = &ev.DataSchema
 	case "tenantid":
 		dst = &ev.TenantID
-	case "data":
-		ev.Data = nil
-		if string(v) != "null" {
+	case "data", "data_base64":
+		if ev.Data != nil {
+			return &AttributeError{Attribute: "data_base64", Reason: "data and data_base64 cannot both be present"}
+		}
+		if k == "data" {
 			ev.Data = v
+			return nil
 		}
-		return nil
-	case "data_base64":
 		return setBase64(ev, v)
-	default:
-		if ev.Extensions == nil {
-			ev.Extensions = make(map[string]json.RawMessage, 4)
-		}
-		ev.Extensions[k] = v
-		return nil
 	}
-	if string(v) == "null" {
-		return nil
-	}
-	s, ok := stringValue(v)
-	if !ok {
+	if v[0] != '"' {
 		return &AttributeError{Attribute: k, Reason: "must be a string"}
+	}
+	s, why := unquote(v)
+	if why != "" {
+		return &AttributeError{Attribute: k, Reason: why}
+	}
+	if s == "" && k != "id" && k != "source" && k != "type" && k != "specversion" {
+		// The spec: an optional attribute, if present, is non-empty. Taken
+		// as absent it would be dropped from the event, and sdk-go refuses
+		// an empty datacontenttype.
+		return &AttributeError{Attribute: k, Reason: "if present, must be non-empty (leave it out)"}
 	}
 	*dst = s
 	return nil
 }
 
+// duplicate is the reason for a member that appears twice: encoding/json
+// keeps the last, other parsers the first, so the event would mean
+// different things to different readers.
+const duplicate = "appears more than once in the event"
+
 func setBase64(ev *Event, v []byte) error {
-	s, ok := stringValue(v)
-	if !ok {
+	if v[0] != '"' {
 		return &AttributeError{Attribute: "data_base64", Reason: "must be a base64 string"}
+	}
+	s, why := unquote(v)
+	if why != "" {
+		return &AttributeError{Attribute: "data_base64", Reason: why}
 	}
 	d, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return &AttributeError{Attribute: "data_base64", Reason: "invalid base64: " + err.Error()}
 	}
-	if !json.Valid(d) {
-		return &AttributeError{Attribute: "data_base64", Reason: "must decode to JSON data"}
+	if err := CheckJSON(d); err != nil {
+		return &AttributeError{Attribute: "data_base64", Reason: "must decode to JSON data: " + err.Error()}
 	}
 	ev.Data = d
 	return nil
 }
 
-// stringValue decodes a JSON string already known to be well formed.
-func stringValue(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
+// CheckJSON reports whether b is one JSON value (surrounded by white space
+// at most), as encoding/json's Valid does but with the offset of the first
+// error, as a *SyntaxError. Nesting is bounded (maxDepth) and the scan is
+// linear, so hostile input costs at most one pass.
+func CheckJSON(b []byte) error {
+	p := parser{b: b}
+	p.ws()
+	if err := p.skip(0); err != nil {
+		return err
 	}
-	inner := v[1 : len(v)-1]
-	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf {
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return "", false
-			}
-			return s, true
-		}
+	p.ws()
+	if p.i != len(p.b) {
+		return p.fail("unexpected data after the JSON value")
 	}
-	return string(inner), true
+	return nil
 }
 
 // parser scans JSON, validating as encoding/json does.
@@ -310,19 +394,6 @@ func (p *parser) eat(c byte) bool {
 		return true
 	}
 	return false
-}
-
-// str reads an object key.
-func (p *parser) str() (string, error) {
-	start := p.i
-	if err := p.skipString(); err != nil {
-		return "", err
-	}
-	s, ok := stringValue(p.b[start:p.i])
-	if !ok {
-		return "", &SyntaxError{Offset: start, Msg: "invalid object key"}
-	}
-	return s, nil
 }
 
 // skip moves past one JSON value.

@@ -35,11 +35,17 @@ func TestParseEventMatchesParseStructured(t *testing.T) {
 	for _, s := range eventSeeds {
 		checkParseEvent(t, []byte(s))
 	}
+	for _, h := range hostileEvents {
+		checkParseEvent(t, []byte(h.in))
+	}
 }
 
 func FuzzParseEvent(f *testing.F) {
 	for _, s := range eventSeeds {
 		f.Add([]byte(s))
+	}
+	for _, h := range hostileEvents {
+		f.Add([]byte(h.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkParseEvent(t, b) })
 }

@@ -40,7 +40,8 @@ func IDFrom(t time.Time, entropy [10]byte) string {
 
 // SetAttribute sets a context attribute given as a string, as the binary
 // modes of the HTTP and NATS bindings carry them; an unknown name becomes a
-// string extension.
+// string extension. The value is kept byte for byte, invalid UTF-8
+// included, for Check to refuse.
 func (e *Event) SetAttribute(name, v string) {
 	switch name {
 	case "specversion":
@@ -65,7 +66,6 @@ func (e *Event) SetAttribute(name, v string) {
 		if e.Extensions == nil {
 			e.Extensions = map[string]json.RawMessage{}
 		}
-		b, _ := json.Marshal(v)
-		e.Extensions[name] = b
+		e.Extensions[name] = appendStringVerbatim(make([]byte, 0, len(v)+2), v)
 	}
 }

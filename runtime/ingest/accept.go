@@ -5,8 +5,9 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
-	"github.com/eventrunner/eventrunner/runtime/runner"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 )
 
 // ProcAcceptor is the Acceptor of the engine: the runner's Acceptor
@@ -14,7 +15,7 @@ import (
 // round of PubAcks per batch; HTTP ingest skips ER_RAW since it has already
 // done the runner's work), with refusals turned into problem details.
 type ProcAcceptor struct {
-	runner.Acceptor
+	accept.Acceptor
 }
 
 // Accept implements Acceptor.
@@ -31,22 +32,22 @@ func (a *ProcAcceptor) Accept(ctx context.Context, tenant string, evs []*cloudev
 // runnerProblem turns the runner's refusal into a problem with the status
 // its kind calls for.
 func runnerProblem(err error) error {
-	var re *runner.Error
+	var re *accept.Error
 	if !errors.As(err, &re) {
 		return err
 	}
 	status := http.StatusUnprocessableEntity
 	switch re.Kind {
-	case runner.KindMalformed, runner.KindAttribute:
+	case accept.KindMalformed, accept.KindAttribute:
 		status = http.StatusBadRequest
-	case runner.KindTenant:
+	case accept.KindTenant:
 		status = http.StatusForbidden
-	case runner.KindInternal:
+	case accept.KindInternal:
 		status = http.StatusInternalServerError
 	}
-	p := NewProblem(status, re.Field, re.Reason)
+	p := problem.New(status, re.Field, re.Reason)
 	for _, v := range re.Violations {
-		p.Errors = append(p.Errors, FieldError{Field: "data." + v.Path, Detail: v.Message})
+		p.Errors = append(p.Errors, problem.FieldError{Field: "data." + v.Path, Detail: v.Message})
 	}
 	return p
 }

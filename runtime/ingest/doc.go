@@ -4,6 +4,12 @@
 // publishes the valid ones durably and answers 202 only after JetStream has
 // stored them; errors are RFC 9457 problem details naming the field.
 //
-// It imports runtime/rules, runtime/cloudevents and the bus/runner
-// packages; never generated/ or gen/.
+// Bodies are read through a byte limit (a declared Content-Length over it
+// is answered 413 before any read) and a minimum rate (408 for a stalled or
+// trickling body); binary-mode ce-* headers count toward the event's size.
+// docs/hostile-input.md lists what hostile input gets.
+//
+// It imports runtime/cloudevents, runtime/accept (the Normalizer and the
+// publish path), runtime/tenant (API keys and limits), runtime/problem (problem details) and the Prometheus
+// client; never generated/ or gen/.
 package ingest

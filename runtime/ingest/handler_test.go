@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
@@ -21,7 +22,7 @@ func (a *rejectTypes) Accept(_ context.Context, _ string, evs []*cloudevents.Eve
 	for i, ev := range evs {
 		a.seen = append(a.seen, ev)
 		if strings.HasPrefix(ev.Type, "bad") {
-			errs[i] = NewProblem(http.StatusUnprocessableEntity, "data.$.x", "must be >= 0, got -1")
+			errs[i] = problem.New(http.StatusUnprocessableEntity, "data.$.x", "must be >= 0, got -1")
 		}
 	}
 	return errs
@@ -74,11 +75,14 @@ func TestHandlerStatuses(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
 			}
 			if tt.status >= 400 && tt.ct != BatchContentType {
-				var p Problem
+				var p problem.Problem
 				if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Status != tt.status || p.Detail == "" {
 					t.Fatalf("problem body %s (%v)", w.Body, err)
 				}
-				if ct := w.Header().Get("Content-Type"); ct != ProblemContentType {
+				if tt.key == "" && (p.EventID != "1" || p.EventSource != "/s") {
+					t.Errorf("problem names event %q from %q, want 1 from /s", p.EventID, p.EventSource)
+				}
+				if ct := w.Header().Get("Content-Type"); ct != problem.ContentType {
 					t.Fatalf("content type %q", ct)
 				}
 				return
@@ -89,6 +93,11 @@ func TestHandlerStatuses(t *testing.T) {
 			}
 			if reply.Accepted != tt.accepted || reply.Rejected != tt.rejected {
 				t.Fatalf("reply %+v", reply)
+			}
+			for i, res := range reply.Results {
+				if res.ID == "" || res.Source != "/s" {
+					t.Errorf("result %d names id %q, source %q: want both", i, res.ID, res.Source)
+				}
 			}
 		})
 	}
@@ -106,5 +115,39 @@ func TestHandlerStampsTenant(t *testing.T) {
 	}
 	if len(acc.seen) != 1 || acc.seen[0].TenantID != "acme" || acc.seen[0].Type != "com.acme.x" {
 		t.Fatalf("seen %+v", acc.seen)
+	}
+}
+
+// TestHandlerRepliesNameSource checks that a batch reply names each event
+// by source and id, so two events sharing an id are told apart, also when
+// one could not be parsed.
+func TestHandlerRepliesNameSource(t *testing.T) {
+	h, acc, key := newTestHandler(t)
+	body := `[{"specversion":"1.0","id":"same","source":"/a","type":"ok"},` +
+		`{"specversion":"1.0","id":"same","source":"/b","type":"ok"},` +
+		`{"specversion":"1.0","id":"same","source":"/c"}]`
+	r := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(body))
+	r.Header.Set("Content-Type", BatchContentType)
+	r.Header.Set("Authorization", "Bearer "+key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var reply BatchReply
+	if err := json.Unmarshal(w.Body.Bytes(), &reply); err != nil || w.Code != http.StatusMultiStatus || len(reply.Results) != 3 {
+		t.Fatalf("%d %s (%v)", w.Code, w.Body, err)
+	}
+	for i, want := range []struct {
+		source string
+		status int
+	}{{"/a", 202}, {"/b", 202}, {"/c", 400}} {
+		res := reply.Results[i]
+		if res.ID != "same" || res.Source != want.source || res.Status != want.status {
+			t.Errorf("result %d: %+v, want same from %s, %d", i, res, want.source, want.status)
+		}
+		if res.Problem != nil && (res.Problem.EventID != "same" || res.Problem.EventSource != want.source) {
+			t.Errorf("result %d: problem names %q from %q", i, res.Problem.EventID, res.Problem.EventSource)
+		}
+	}
+	if len(acc.seen) != 2 || acc.seen[0].Source != "/a" || acc.seen[1].Source != "/b" {
+		t.Errorf("accepted %d events, want both sources' same", len(acc.seen))
 	}
 }

@@ -35,7 +35,7 @@ func TestReadEvents(t *testing.T) {
 		}, body: `{}`, status: 400, field: "ce-time"},
 		{name: "binary bad percent", ct: "application/json", headers: map[string]string{
 			"ce-specversion": "1.0", "ce-id": "%zz", "ce-source": "/s", "ce-type": "t",
-		}, body: `{}`, status: 400, field: "Ce-Id"},
+		}, body: `{}`, status: 400, field: "ce-id"},
 		{name: "binary non-json data", ct: "text/plain", headers: map[string]string{
 			"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t",
 		}, body: `hello`, status: 415, field: "Content-Type"},
@@ -51,7 +51,7 @@ func TestReadEvents(t *testing.T) {
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
 			}
-			evs, p := readEvents(r, lim.withDefaults(), RawDefaults{})
+			evs, p := readEvents(httptest.NewRecorder(), r, lim.withDefaults(), RawDefaults{})
 			if tt.status != 0 {
 				if p == nil || p.Status != tt.status || p.Field != tt.field {
 					t.Fatalf("problem = %+v, want status %d field %q", p, tt.status, tt.field)
@@ -81,7 +81,7 @@ func TestBinaryPercentDecoding(t *testing.T) {
 	r.Header.Set("ce-source", "/s")
 	r.Header.Set("ce-type", "t")
 	r.Header.Set("ce-region", "eu%2Dwest")
-	evs, p := readEvents(r, Limits{}.withDefaults(), RawDefaults{})
+	evs, p := readEvents(httptest.NewRecorder(), r, Limits{}.withDefaults(), RawDefaults{})
 	if p != nil {
 		t.Fatal(p)
 	}
@@ -98,14 +98,14 @@ func TestBatchItemProblems(t *testing.T) {
 	body := `[{"specversion":"1.0","id":"ok","source":"/s","type":"t"},{"specversion":"1.0","id":"bad","type":"t"}]`
 	r := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(body))
 	r.Header.Set("Content-Type", BatchContentType)
-	evs, p := readEvents(r, Limits{}.withDefaults(), RawDefaults{})
+	evs, p := readEvents(httptest.NewRecorder(), r, Limits{}.withDefaults(), RawDefaults{})
 	if p != nil {
 		t.Fatal(p)
 	}
 	if evs[0].problem != nil || evs[1].problem == nil {
 		t.Fatalf("problems = %+v, %+v", evs[0].problem, evs[1].problem)
 	}
-	if got := evs[1].problem; got.Field != "[1].source" || got.EventID != "bad" {
+	if got := evs[1].problem; got.Field != "source" || got.EventID != "bad" {
 		t.Errorf("problem = %+v", got)
 	}
 }

@@ -1,11 +1,11 @@
 package ingest
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 )
 
 // Headers and query parameters that describe raw JSON posts.
@@ -26,28 +26,36 @@ type RawDefaults struct {
 }
 
 // wrapRaw makes a CloudEvent of a plain JSON body.
-func wrapRaw(r *http.Request, body []byte, d RawDefaults) (*cloudevents.Event, *Problem) {
+func wrapRaw(r *http.Request, body []byte, d RawDefaults) (*cloudevents.Event, *problem.Problem) {
 	q := r.URL.Query()
-	ev := &cloudevents.Event{
-		SpecVersion:     cloudevents.SpecVersion,
-		ID:              first(r.Header.Get(IdempotencyHeader), cloudevents.NewID()),
-		Source:          first(r.Header.Get(SourceHeader), q.Get("source"), d.Source, "/ingest/http"),
-		Type:            first(r.Header.Get(TypeHeader), q.Get("type"), d.Type),
-		Time:            time.Now().UTC().Format(time.RFC3339Nano),
-		DataContentType: "application/json",
-		DataSchema:      q.Get("dataschema"),
-		Data:            body,
-	}
-	if !json.Valid(body) {
-		return nil, NewProblem(http.StatusBadRequest, "body", "not valid JSON")
+	ev := cloudevents.WrapJSON(first(r.Header.Get(IdempotencyHeader), cloudevents.NewID()),
+		first(r.Header.Get(SourceHeader), q.Get("source"), d.Source, "/ingest/http"),
+		first(r.Header.Get(TypeHeader), q.Get("type"), d.Type), time.Now(), q.Get("dataschema"), body)
+	if err := cloudevents.CheckJSON(body); err != nil {
+		return nil, problem.New(http.StatusBadRequest, "body", "not valid JSON: "+err.Error())
 	}
 	if ev.Type == "" {
-		return nil, NewProblem(http.StatusBadRequest, TypeHeader, "a raw JSON event needs a type: set the "+TypeHeader+" header or the type query parameter")
+		return nil, problem.New(http.StatusBadRequest, TypeHeader, "a raw JSON event needs a type: set the "+TypeHeader+" header or the type query parameter")
 	}
-	if err := ev.Check(); err != nil {
-		return nil, attributeProblem(err)
+	if err := ev.CheckIncoming(); err != nil {
+		p := attributeProblem(err)
+		p.Field = rawField(r, p.Field)
+		return nil, p
 	}
 	return ev, nil
+}
+
+// rawField names where a raw post's refused attribute came from: its
+// header, else its query parameter.
+func rawField(r *http.Request, attr string) string {
+	header := map[string]string{"id": IdempotencyHeader, "source": SourceHeader, "type": TypeHeader}[attr]
+	switch {
+	case header != "" && r.Header.Get(header) != "":
+		return header
+	case r.URL.Query().Has(attr):
+		return "?" + attr
+	}
+	return attr
 }
 
 func first(vals ...string) string {

@@ -3,7 +3,6 @@ package runner
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"mime"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 )
@@ -39,17 +39,17 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 		return ev, nil
 	}
 	if header(m.header, "ce-specversion") != "" {
-		return binaryEvent(m, ct), nil
+		return binaryEvent(m, ct)
 	}
 	err := cloudevents.Parse(m.data, ev)
 	var syn *cloudevents.SyntaxError
 	if errors.As(err, &syn) {
 		if isObjectStart(m.data) {
-			return nil, &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
+			return nil, &accept.Error{Kind: accept.KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
 		}
 		// Not an object: raw JSON data, or not JSON at all.
-		if !json.Valid(m.data) {
-			return nil, &Error{Kind: KindMalformed, Field: "body", Reason: "not valid JSON", Err: err}
+		if cloudevents.CheckJSON(m.data) != nil {
+			return nil, &accept.Error{Kind: accept.KindMalformed, Field: "body", Reason: "not valid JSON", Err: err}
 		}
 		return r.wrapRaw(m, subjectType)
 	}
@@ -63,12 +63,12 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 	return r.wrapRaw(m, subjectType)
 }
 
-func parseError(err error) *Error {
+func parseError(err error) *accept.Error {
 	var syn *cloudevents.SyntaxError
 	if errors.As(err, &syn) {
-		return &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
+		return &accept.Error{Kind: accept.KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
 	}
-	return attributeError(err)
+	return accept.AttributeRefusal(err)
 }
 
 func isObjectStart(b []byte) bool {
@@ -90,20 +90,21 @@ func isCloudEventsType(ct string) bool {
 	return err == nil && mt == bus.ContentTypeCloudEvents
 }
 
-// binaryEvent reads the CloudEvents NATS binding's binary mode: attributes
-// in ce-<name> headers (matched case-insensitively), data in the body.
-func binaryEvent(m *rawMsg, contentType string) *cloudevents.Event {
-	ev := &cloudevents.Event{DataContentType: contentType}
-	if len(m.data) > 0 {
-		ev.Data = m.data
+// binaryEvent reads the NATS binding's binary mode
+// (cloudevents.FromNATSBinary); data that is not JSON is malformed, an
+// attribute given twice a bad attribute.
+func binaryEvent(m *rawMsg, contentType string) (*cloudevents.Event, error) {
+	ev, err := cloudevents.FromNATSBinary(m.header, contentType, m.data)
+	var be *cloudevents.BindingError
+	switch {
+	case err == nil:
+		return ev, nil
+	case errors.As(err, &be) && be.Header == "body":
+		return nil, &accept.Error{Kind: accept.KindMalformed, Field: "data", Reason: be.Reason, Err: err}
+	case errors.As(err, &be):
+		return nil, &accept.Error{Kind: accept.KindAttribute, Field: strings.TrimPrefix(be.Header, "ce-"), Reason: be.Reason, Err: err}
 	}
-	for k, vs := range m.header {
-		if len(k) <= 3 || !strings.EqualFold(k[:3], bus.HeaderCEPrefix) || len(vs) == 0 {
-			continue
-		}
-		ev.SetAttribute(strings.ToLower(k[3:]), vs[0])
-	}
-	return ev
+	return nil, accept.AttributeRefusal(err)
 }
 
 // wrapRaw makes a CloudEvent of plain JSON. Everything it generates is
@@ -123,23 +124,14 @@ func (r *Runner) wrapRaw(m *rawMsg, subjectType string) (*cloudevents.Event, err
 		typ = r.opts.DefaultType
 	}
 	if typ == "" {
-		return nil, &Error{Kind: KindAttribute, Field: "type", Reason: "required: raw JSON on " + m.subject +
+		return nil, &accept.Error{Kind: accept.KindAttribute, Field: "type", Reason: "required: raw JSON on " + m.subject +
 			" needs a type: set the ce-type header, publish on er.raw.<tenant>.<type>, or configure a default type"}
 	}
 	id := header(m.header, bus.HeaderMsgID)
 	if id == "" {
 		id = rawID(m.stored, m.stream, m.seq)
 	}
-	return &cloudevents.Event{
-		SpecVersion:     cloudevents.SpecVersion,
-		ID:              id,
-		Source:          "nats:" + m.subject,
-		Type:            typ,
-		Time:            m.stored.UTC().Format(time.RFC3339Nano),
-		DataContentType: "application/json",
-		DataSchema:      header(m.header, "ce-dataschema"),
-		Data:            m.data,
-	}, nil
+	return cloudevents.WrapJSON(id, "nats:"+m.subject, typ, m.stored, header(m.header, "ce-dataschema"), m.data), nil
 }
 
 // rawID is a UUIDv7 (RFC 9562) whose time is t and whose random bits are a

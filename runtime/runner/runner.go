@@ -13,7 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
@@ -23,6 +25,9 @@ const Stage = "runner"
 // Options configures a Runner. Registry is required.
 type Options struct {
 	Registry *rules.Registry
+	// SchemaBase, when set, gives every event the canonical dataschema of
+	// its schema version (see accept.NewNormalizer).
+	SchemaBase dataschema.Base
 	// Consumer is the durable consumer's name; default "runner".
 	Consumer string
 	// Workers is the number of concurrent fetch loops; default GOMAXPROCS.
@@ -58,7 +63,7 @@ type Runner struct {
 	opts    Options
 	js      jetstream.JetStream
 	cons    jetstream.Consumer
-	norm    *Normalizer
+	norm    *accept.Normalizer
 	pub     *bus.Publisher
 	metrics *metrics
 	log     *slog.Logger
@@ -105,7 +110,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Runner, er
 	}
 	r := &Runner{
 		opts: opts, js: js, cons: cons,
-		norm: NewNormalizer(opts.Registry),
+		norm: accept.NewNormalizer(opts.Registry, opts.SchemaBase),
 		pub:  opts.Publisher,
 		log:  opts.Logger.With("component", Stage),
 	}
@@ -115,8 +120,8 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Runner, er
 	return r, nil
 }
 
-// Normalizer returns the runner's normalizer (share it with HTTP ingest).
-func (r *Runner) Normalizer() *Normalizer { return r.norm }
+// accept.Normalizer returns the runner's normalizer (share it with HTTP ingest).
+func (r *Runner) Normalizer() *accept.Normalizer { return r.norm }
 
 // Run consumes until ctx is cancelled, then stops fetching, finishes and
 // settles the messages in hand, and returns nil.
@@ -186,7 +191,9 @@ func (w *worker) handle(ctx context.Context, msgs []jetstream.Msg) {
 // process returns the message to publish for m and whether it is a dead
 // letter. A panic while reading the event dead-letters it.
 func (r *Runner) process(m jetstream.Msg) (out *nats.Msg, dead bool) {
-	raw := &rawMsg{subject: m.Subject(), header: m.Headers(), data: m.Data()}
+	// A producer's Er-* headers are dropped before anything reads them or
+	// copies them on (to a dead letter): the engine trusts them.
+	raw := &rawMsg{subject: m.Subject(), header: bus.WithoutEngineHeaders(m.Headers()), data: m.Data()}
 	md, err := m.Metadata()
 	if err == nil {
 		raw.stream, raw.seq, raw.stored = md.Stream, md.Sequence.Stream, md.Timestamp
@@ -195,36 +202,38 @@ func (r *Runner) process(m jetstream.Msg) (out *nats.Msg, dead bool) {
 	}
 	tenant, subjectType, err := bus.ParseRawSubject(raw.subject)
 	if err != nil {
-		return r.deadLetter(m, bus.TenantOfSubject(raw.subject), &Error{Kind: KindTenant, Field: "subject", Reason: err.Error(), Err: err}), true
+		return r.deadLetter(m, raw, bus.TenantOfSubject(raw.subject), &accept.Error{Kind: accept.KindTenant, Field: "subject", Reason: err.Error(), Err: err}), true
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("panic reading an event", "subject", raw.subject, "panic", p)
-			out, dead = r.deadLetter(m, tenant, &Error{Kind: KindInternal, Reason: fmt.Sprintf("panic: %v", p)}), true
+			out, dead = r.deadLetter(m, raw, tenant, &accept.Error{Kind: accept.KindInternal, Reason: fmt.Sprintf("panic: %v", p)}), true
 		}
 	}()
 	ev, err := r.eventOf(raw, subjectType)
 	if err != nil {
-		return r.deadLetter(m, tenant, err), true
+		return r.deadLetter(m, raw, tenant, err), true
 	}
 	v, err := r.norm.Normalize(tenant, ev)
 	if err != nil {
-		return r.deadLetter(m, tenant, err), true
+		return r.deadLetter(m, raw, tenant, err), true
 	}
-	ingest := raw.stored
-	if t, ok := bus.ParseTime(header(raw.header, bus.HeaderIngestTime)); ok {
-		ingest = t
-	}
-	return v.Msg(ingest), false
+	// The ingest time is when ER_RAW stored the message: a producer's
+	// Er-Ingest-Time was dropped with the other Er-* headers.
+	return v.Msg(raw.stored), false
 }
 
-func (r *Runner) deadLetter(m jetstream.Msg, tenant string, err error) *nats.Msg {
-	var e *Error
+// deadLetter is the dead letter of m, carrying raw's headers (without the
+// producer's Er-* ones).
+func (r *Runner) deadLetter(m jetstream.Msg, raw *rawMsg, tenant string, err error) *nats.Msg {
+	var e *accept.Error
 	if !errors.As(err, &e) {
-		e = &Error{Kind: KindInternal, Reason: err.Error(), Err: err}
+		e = &accept.Error{Kind: accept.KindInternal, Reason: err.Error(), Err: err}
 	}
 	r.log.Debug("dead letter", "subject", m.Subject(), "kind", e.Kind, "field", e.Field, "reason", e.Reason)
-	return bus.DLQMsg(tenant, bus.OriginOf(m), e.Rejection(Stage))
+	o := bus.OriginOf(m)
+	o.Header = raw.header
+	return bus.DLQMsg(tenant, o, e.Rejection(Stage))
 }
 
 // failed settles a message whose publish failed: redelivered later, or on

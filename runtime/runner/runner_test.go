@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
@@ -21,6 +22,8 @@ import (
 )
 
 // startRunner runs a Runner until the test ends.
+var order = runnertest.OrderEvent
+
 func startRunner(t *testing.T, env *bustest.Env, opts runner.Options) *runner.Runner {
 	t.Helper()
 	opts.Registry = runnertest.Registry()
@@ -128,23 +131,23 @@ func TestRunnerDeadLetters(t *testing.T) {
 		subject string
 		hdr     map[string]string
 		body    string
-		kind    runner.Kind
+		kind    accept.Kind
 		field   string
 		reason  string
 		tenant  string
 	}{
-		{"malformed JSON", "er.raw.acme", map[string]string{"Content-Type": ce}, `{"specversion":"1.0",`, runner.KindMalformed, "body", "invalid JSON at offset", "acme"},
-		{"not JSON", "er.raw.acme", nil, `hello`, runner.KindMalformed, "body", "not valid JSON", "acme"},
-		{"missing id", "er.raw.acme", map[string]string{"Content-Type": ce}, strings.Replace(structured, `"id":"s-1",`, "", 1), runner.KindAttribute, "id", "required", "acme"},
-		{"bad specversion", "er.raw.acme", nil, strings.Replace(structured, `"1.0"`, `"0.3"`, 1), runner.KindAttribute, "specversion", `must be "1.0", got "0.3"`, "acme"},
-		{"specversion not a string", "er.raw.acme", nil, strings.Replace(structured, `"1.0"`, `1`, 1), runner.KindAttribute, "specversion", "must be a string", "acme"},
-		{"unknown type", "er.raw.acme", nil, strings.Replace(structured, "order.created", "refund.issued", 1), runner.KindUnknownType, "type", `unknown event type "com.acme.refund.issued"`, "acme"},
-		{"unknown dataschema version", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"dataschema":"com.acme.order.created/v7","data":`, 1), runner.KindUnknownSchema, "dataschema", "unknown schema com.acme.order.created/v7", "acme"},
-		{"schema-invalid data", "er.raw.acme", nil, strings.Replace(structured, `"amount":42`, `"amount":-1`, 1), runner.KindInvalidData, "data.$.amount", "must be >= 0, got -1", "acme"},
-		{"raw JSON without a type", "er.raw.acme", nil, `{"id":"x","amount":1}`, runner.KindAttribute, "type", "needs a type", "acme"},
-		{"raw JSON, invalid data", "er.raw.acme", map[string]string{"ce-type": runnertest.OrderType}, `{"amount":1}`, runner.KindInvalidData, "data.$.id", "$.id: is required", "acme"},
-		{"invalid tenant in subject", "er.raw.Acme", nil, structured, runner.KindTenant, "subject", `tenantid "Acme"`, "_invalid"},
-		{"tenant mismatch", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"tenantid":"globex","data":`, 1), runner.KindTenant, "tenantid", `names tenant "globex"`, "acme"},
+		{"malformed JSON", "er.raw.acme", map[string]string{"Content-Type": ce}, `{"specversion":"1.0",`, accept.KindMalformed, "body", "invalid JSON at offset", "acme"},
+		{"not JSON", "er.raw.acme", nil, `hello`, accept.KindMalformed, "body", "not valid JSON", "acme"},
+		{"missing id", "er.raw.acme", map[string]string{"Content-Type": ce}, strings.Replace(structured, `"id":"s-1",`, "", 1), accept.KindAttribute, "id", "required", "acme"},
+		{"bad specversion", "er.raw.acme", nil, strings.Replace(structured, `"1.0"`, `"0.3"`, 1), accept.KindAttribute, "specversion", `must be "1.0", got "0.3"`, "acme"},
+		{"specversion not a string", "er.raw.acme", nil, strings.Replace(structured, `"1.0"`, `1`, 1), accept.KindAttribute, "specversion", "must be a string", "acme"},
+		{"unknown type", "er.raw.acme", nil, strings.Replace(structured, "order.created", "refund.issued", 1), accept.KindUnknownType, "type", `unknown event type "com.acme.refund.issued"`, "acme"},
+		{"unknown dataschema version", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"dataschema":"com.acme.order.created/v7","data":`, 1), accept.KindUnknownSchema, "dataschema", "unknown schema com.acme.order.created/v7", "acme"},
+		{"schema-invalid data", "er.raw.acme", nil, strings.Replace(structured, `"amount":42`, `"amount":-1`, 1), accept.KindInvalidData, "data.$.amount", "must be >= 0, got -1", "acme"},
+		{"raw JSON without a type", "er.raw.acme", nil, `{"id":"x","amount":1}`, accept.KindAttribute, "type", "needs a type", "acme"},
+		{"raw JSON, invalid data", "er.raw.acme", map[string]string{"ce-type": runnertest.OrderType}, `{"amount":1}`, accept.KindInvalidData, "data.$.id", "$.id: is required", "acme"},
+		{"invalid tenant in subject", "er.raw.Acme", nil, structured, accept.KindTenant, "subject", `tenantid "Acme"`, "_invalid"},
+		{"tenant mismatch", "er.raw.acme", nil, strings.Replace(structured, `"data":`, `"tenantid":"globex","data":`, 1), accept.KindTenant, "tenantid", `names tenant "globex"`, "acme"},
 	}
 	for i, tc := range cases {
 		hdr := map[string]string{"X-Case": tc.name}
@@ -212,7 +215,7 @@ func TestRunnerPublishFailureDeadLetters(t *testing.T) {
 func TestAcceptor(t *testing.T) {
 	env := bustest.Start(t)
 	reg := runnertest.Registry()
-	a := &runner.Acceptor{Normalizer: runner.NewNormalizer(reg), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
+	a := &accept.Acceptor{Normalizer: accept.NewNormalizer(reg, ""), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
 	evs := []*cloudevents.Event{
 		order(nil),
 		order(func(e *cloudevents.Event) { e.ID = "o-2"; e.Data = json.RawMessage(`{"id":"o-2","amount":-3}`) }),
@@ -220,7 +223,7 @@ func TestAcceptor(t *testing.T) {
 		order(nil), // a retry of the first: deduplicated
 	}
 	out := a.Accept(context.Background(), "acme", evs)
-	var e *runner.Error
+	var e *accept.Error
 	if out[0] != nil || !errors.As(out[1], &e) || e.Field != "data.$.amount" || out[2] != nil || out[3] != nil {
 		t.Fatalf("Accept = %v", out)
 	}

@@ -5,12 +5,27 @@
 package runnertest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
+
+// OrderEvent is a valid order event (id o-1, amount 42), changed by mut
+// when not nil.
+func OrderEvent(mut func(*cloudevents.Event)) *cloudevents.Event {
+	ev := &cloudevents.Event{
+		SpecVersion: "1.0", ID: "o-1", Source: "/shop", Type: OrderType,
+		Data: json.RawMessage(`{"id":"o-1","amount":42}`),
+	}
+	if mut != nil {
+		mut(ev)
+	}
+	return ev
+}
 
 // OrderType is the event type of Order.
 const OrderType = "com.acme.order.created"
