@@ -17,19 +17,22 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // clickhouseDSN returns the ClickHouse to test against, from
 // EVENTRUNNER_CLICKHOUSE_DSN (.ci/run and `make services` start one). The
 // tests skip when it is unset, unless EVENTRUNNER_REQUIRE_SERVICES=1 (CI).
-func clickhouseDSN(t *testing.T) string {
+func clickhouseDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("EVENTRUNNER_CLICKHOUSE_DSN")
 	if dsn == "" {
@@ -44,7 +47,14 @@ func clickhouseDSN(t *testing.T) string {
 var dbSeq atomic.Int64
 
 // openStore opens a Store on a database of its own, dropped at the end.
-func openStore(t *testing.T) (*analytics.Store, string) {
+func openStore(t testing.TB) (*analytics.Store, string) {
+	t.Helper()
+	return openStoreAfter(t, nil)
+}
+
+// openStoreAfter is openStore with before run on the new database (through
+// a connection of its own) before the Store opens it.
+func openStoreAfter(t testing.TB, before func(c driver.Conn, db string)) (*analytics.Store, string) {
 	t.Helper()
 	base := clickhouseDSN(t)
 	db := fmt.Sprintf("analytics_test_%d_%d", os.Getpid(), dbSeq.Add(1))
@@ -69,6 +79,9 @@ func openStore(t *testing.T) (*analytics.Store, string) {
 			c.Close()
 		}
 	})
+	if before != nil {
+		before(admin, db)
+	}
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -88,19 +101,59 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // publish puts a processed event on er.t.<tenant>.<type> with msgID (a
 // different msgID for the same event simulates a replay past the
 // deduplication window).
-func publish(t *testing.T, env *bustest.Env, tn, typ, id string, at time.Time, msgID string) {
+func publish(t testing.TB, js jetstream.JetStream, tn, typ, id string, at time.Time, msgID string) {
+	t.Helper()
+	publishAs(t, js, "er.t."+tn+"."+typ, tn, typ, id, at, msgID)
+}
+
+// publishAs puts on subject a processed event whose tenantid attribute and
+// Er-Tenant header claim tenant claimed.
+func publishAs(t testing.TB, js jetstream.JetStream, subject, claimed, typ, id string, at time.Time, msgID string) {
 	t.Helper()
 	ev := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"time":%q,"tenantid":%q,"data":{}}`,
-		id, typ, at.Format(time.RFC3339Nano), tn)
-	m := &nats.Msg{Subject: "er.t." + tn + "." + typ, Data: []byte(ev), Header: nats.Header{}}
+		id, typ, at.Format(time.RFC3339Nano), claimed)
+	m := &nats.Msg{Subject: subject, Data: []byte(ev), Header: nats.Header{}}
 	m.Header.Set(bus.HeaderMsgID, msgID)
 	m.Header.Set(bus.HeaderSchema, typ+"/v1")
-	if _, err := env.JS.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
+	m.Header.Set(bus.HeaderTenant, claimed)
+	if _, err := js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatalf("publish on %s: %v", subject, err)
 	}
 }
 
-func counts(t *testing.T, s *analytics.Store, q analytics.CountQuery) []uint64 {
+// quietLog discards the feeder's logs.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// runFeeder creates a feeder over streams, syncs it to ids and runs it
+// until the test ends, when Run must return context.Canceled.
+func runFeeder(t testing.TB, streams *tenantnats.Streams, s *analytics.Store, ids []string, opts analytics.FeederOptions) *analytics.Feeder {
+	t.Helper()
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = 100 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = quietLog
+	}
+	f, err := analytics.NewFeeder(streams, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := f.Sync(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want context.Canceled", err)
+		}
+	})
+	return f
+}
+
+func counts(t testing.TB, s *analytics.Store, q analytics.CountQuery) []uint64 {
 	t.Helper()
 	cs, err := s.Counts(context.Background(), q)
 	if err != nil {
@@ -137,9 +190,6 @@ func TestFeederCountsOnce(t *testing.T) {
 	s, _ := openStore(t)
 	env := bustest.Start(t)
 	env.EnsureTenant(t, "globex")
-	if err := analytics.EnsureStream(context.Background(), env.JS, []string{"globex", bustest.Tenant}); err != nil {
-		t.Fatal(err)
-	}
 	const typeA, typeB = "com.acme.order.created", "com.acme.order.shipped"
 	// Minute 0: 3 of A, 1 of B; minute 1: 2 of A; minute 3: 1 of B.
 	evs := []struct {
@@ -152,37 +202,25 @@ func TestFeederCountsOnce(t *testing.T) {
 		{"b2", typeB, t0.Add(3*time.Minute + 5*time.Second)},
 	}
 	for _, e := range evs {
-		publish(t, env, "acme", e.typ, e.id, e.at, "acme/test/"+e.id)
+		publish(t, env.JS, "acme", e.typ, e.id, e.at, "acme/test/"+e.id)
 	}
-	publish(t, env, "globex", typeA, "g1", t0, "globex/test/g1") // another tenant
+	publish(t, env.JS, "globex", typeA, "g1", t0, "globex/test/g1") // another tenant
 	garbage := &nats.Msg{Subject: "er.t.acme." + typeA, Data: []byte("not json")}
 	if _, err := env.JS.PublishMsg(context.Background(), garbage); err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
 	reg := prometheus.NewRegistry()
-	f, err := analytics.NewFeeder(ctx, env.JS, s, analytics.FeederOptions{FlushInterval: 100 * time.Millisecond, Metrics: reg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v, want context.Canceled", err)
-		}
-	}()
+	// Without accounts every tenant stream is in the one account.
+	runFeeder(t, tenantnats.SharedStreams(env.JS, bus.Replication{}), s, []string{"acme", "globex"}, analytics.FeederOptions{Metrics: reg})
 
 	all := analytics.CountQuery{Tenant: "acme", From: t0, To: t0.Add(4 * time.Minute), Step: time.Minute}
 	waitCounts(t, s, all, []uint64{4, 2, 0, 1})
 	// Replays of a whole batch, in a later insert: nothing changes.
 	for _, e := range evs[:4] {
-		publish(t, env, "acme", e.typ, e.id, e.at, "acme/test/"+e.id+"/replay")
+		publish(t, env.JS, "acme", e.typ, e.id, e.at, "acme/test/"+e.id+"/replay")
 	}
-	publish(t, env, "acme", typeB, "b3", t0.Add(3*time.Minute), "acme/test/b3") // a marker after the replays
+	publish(t, env.JS, "acme", typeB, "b3", t0.Add(3*time.Minute), "acme/test/b3") // a marker after the replays
 	waitCounts(t, s, all, []uint64{4, 2, 0, 2})
 
 	byA := all
@@ -200,16 +238,40 @@ func TestFeederCountsOnce(t *testing.T) {
 	if got := counts(t, s, other); fmt.Sprint(got) != "[1 0 0 0]" {
 		t.Errorf("counts of globex: %v, want [1 0 0 0]", got)
 	}
-	if n := env.Count(t, analytics.StreamName, ""); n != 14 {
-		t.Errorf("%s holds %d messages, want 14", analytics.StreamName, n)
-	}
 	if got := eventsByOutcome(t, reg); got["inserted"] != 13 || got["dropped"] != 1 {
 		t.Errorf("eventrunner_analytics_events_total = %v, want 13 inserted and 1 dropped", got)
 	}
+	// Each tenant's consumer reports its lag, caught up.
+	if lag := consumerGauges(t, reg, "eventrunner_consumer_pending_messages"); lag["ER_T_acme"] != 0 || lag["ER_T_globex"] != 0 || len(lag) != 2 {
+		t.Errorf("eventrunner_consumer_pending_messages by stream = %v, want 0 for ER_T_acme and ER_T_globex", lag)
+	}
+}
+
+// consumerGauges reads a gauge of bus.LagCollector from reg, by stream.
+func consumerGauges(t testing.TB, reg *prometheus.Registry, name string) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "stream" {
+					out[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return out
 }
 
 // eventsByOutcome reads eventrunner_analytics_events_total from reg.
-func eventsByOutcome(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+func eventsByOutcome(t testing.TB, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -264,6 +326,54 @@ func TestInsertReplay(t *testing.T) {
 	// Migrating again (every start does) is harmless.
 	if err := s.Migrate(ctx); err != nil {
 		t.Errorf("second Migrate: %v", err)
+	}
+}
+
+// TestMigrateToSourceIdentity: tables made when an event was its tenant and
+// id (er_events keyed without source, a rollup of distinct ids) are rebuilt
+// on Open: the rows are kept, and two sources' events of the same id and
+// time count twice from then on.
+func TestMigrateToSourceIdentity(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStoreAfter(t, func(c driver.Conn, db string) {
+		for _, stmt := range []string{
+			`CREATE TABLE ` + db + `.er_events (tenant String, id String, type String, source String, subject String, schema String,
+				event_time DateTime('UTC'), event_time_ns UInt32, ingest_time DateTime('UTC'), stream_seq UInt64, version UInt64)
+			ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(event_time) ORDER BY (tenant, type, event_time, id)`,
+			`CREATE MATERIALIZED VIEW ` + db + `.er_events_per_minute ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(minute)
+			ORDER BY (tenant, type, minute) AS SELECT tenant, type, toStartOfMinute(event_time) AS minute, uniqExactState(id) AS ids
+			FROM ` + db + `.er_events GROUP BY tenant, type, minute`,
+			// INSERT … SELECT: over the native protocol, VALUES waits for a data block.
+			`INSERT INTO ` + db + `.er_events (tenant, id, type, source, event_time, version)
+				SELECT 'acme', 'old-1', 't.one', '/a', toDateTime('2026-03-01 12:00:05', 'UTC'), toUInt64(1)
+				UNION ALL SELECT 'acme', 'old-2', 't.one', '/a', toDateTime('2026-03-01 12:01:05', 'UTC'), toUInt64(1)`,
+		} {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := c.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	at := t0.Add(10 * time.Second)
+	rows := []analytics.Row{
+		{Tenant: "acme", ID: "same", Source: "/a", Type: "t.one", Time: at, IngestTime: at},
+		{Tenant: "acme", ID: "same", Source: "/b", Type: "t.one", Time: at, IngestTime: at},
+	}
+	for v := uint64(1); v <= 2; v++ { // a replay too
+		if err := s.Insert(ctx, rows, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := analytics.CountQuery{Tenant: "acme", From: t0, To: t0.Add(2 * time.Minute), Step: time.Minute}
+	if got := counts(t, s, q); fmt.Sprint(got) != "[3 1]" {
+		t.Errorf("counts after the upgrade: %v, want [3 1] (old-1 and both sources of same; old-2)", got)
+	}
+	if err := s.Migrate(ctx); err != nil { // every start migrates
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if got := counts(t, s, q); fmt.Sprint(got) != "[3 1]" {
+		t.Errorf("counts after migrating again: %v, want [3 1]", got)
 	}
 }
 

@@ -2,33 +2,37 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // FeederOptions tunes a Feeder. The zero value gives the defaults.
 type FeederOptions struct {
-	// Durable is the JetStream consumer's name, shared by every process
-	// that feeds the same ClickHouse (default "er-analytics").
+	// Durable is the JetStream consumer's name on every tenant stream,
+	// shared by every process that feeds the same ClickHouse (default
+	// "er-analytics").
 	Durable string
 	// MaxRows is the largest insert (default 5000).
 	MaxRows int
 	// FlushInterval is how long a batch may wait to fill (default 1 s): at
 	// low rates, one insert per interval keeps ClickHouse's parts few.
 	FlushInterval time.Duration
-	// AckWait is how long a pulled batch may stay unacknowledged before
+	// AckWait is how long a pulled event may stay unacknowledged before
 	// JetStream redelivers it (default 30 s).
 	AckWait time.Duration
-	// Metrics registers the feeder's series (rows, inserts, consumer lag);
-	// nil keeps them unexported.
+	// Metrics registers the feeder's series (rows, inserts, and each
+	// tenant consumer's lag); nil keeps them unexported.
 	Metrics prometheus.Registerer
 	Logger  *slog.Logger
 }
@@ -52,108 +56,170 @@ func (o FeederOptions) withDefaults() FeederOptions {
 	return o
 }
 
-// Feeder copies processed events from ER_ANALYTICS into ClickHouse.
+// pullBatch is how many events each tenant's pull keeps buffered: enough
+// to keep one busy tenant's events flowing between round trips, few enough
+// that many idle tenants cost little.
+func (o FeederOptions) pullBatch() int { return min(o.MaxRows, 1000) }
+
+// Feeder copies every tenant's processed events into ClickHouse: one
+// durable pull consumer per tenant stream (Add, Remove, Sync), all feeding
+// one batcher, so that ClickHouse gets large inserts however the events
+// are spread over tenants.
 type Feeder struct {
 	store   *Store
-	cons    jetstream.Consumer
+	streams *tenantnats.Streams
 	opts    FeederOptions
 	metrics *feederMetrics
+	in      chan item // from the pullers to the batcher
+
+	mu      sync.Mutex
+	pullers map[string]*puller
+	closed  bool          // Run is ending: no more Add
+	quit    chan struct{} // closed with closed
+	wg      sync.WaitGroup
 }
 
-// NewFeeder creates (or updates) the durable consumer over every tenant's
-// processed events (ER_ANALYTICS, which EnsureStream must have created). It
-// starts with the oldest event the stream still holds, so a new ClickHouse
-// is backfilled.
-func NewFeeder(ctx context.Context, js jetstream.JetStream, s *Store, opts FeederOptions) (*Feeder, error) {
+// NewFeeder returns a feeder of no tenant yet: Sync (or Add) starts the
+// tenants' consumers, which streams reaches (tenantnats.Streams: each
+// tenant's account through the engine account's imports, or the one
+// account without accounts).
+func NewFeeder(streams *tenantnats.Streams, s *Store, opts FeederOptions) (*Feeder, error) {
 	opts = opts.withDefaults()
-	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:       opts.Durable,
-		Description:   "eventrunner: processed events into ClickHouse",
-		FilterSubject: "er.t.>",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       opts.AckWait,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxAckPending: 4 * opts.MaxRows,
-		MaxDeliver:    -1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("analytics: consumer %s on %s: %w", opts.Durable, StreamName, err)
-	}
-	m, err := newFeederMetrics(opts.Metrics, cons)
+	m, err := newFeederMetrics(opts.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	return &Feeder{store: s, cons: cons, opts: opts, metrics: m}, nil
+	return &Feeder{store: s, streams: streams, opts: opts, metrics: m,
+		in: make(chan item, opts.pullBatch()), pullers: map[string]*puller{}, quit: make(chan struct{})}, nil
 }
 
-// Run feeds until ctx is cancelled; the batch in hand is inserted and
-// acknowledged before it returns ctx's error.
+// batch is one insert: the rows and the messages to ack after it.
+type batch struct {
+	rows []Row
+	msgs []jetstream.Msg
+}
+
+// Run feeds until ctx is cancelled. One goroutine collects batches of up to
+// MaxRows events or FlushInterval's worth, another inserts them, so that
+// the next batch fills while ClickHouse takes the last. When ctx ends,
+// every tenant's pull is drained and what was pulled is inserted and
+// acknowledged before Run returns ctx's error; a feeder does not run twice.
 func (f *Feeder) Run(ctx context.Context) error {
+	batches := make(chan *batch, 1)
+	inserted := make(chan struct{})
+	go func() {
+		defer close(inserted)
+		f.insertLoop(ctx, batches)
+	}()
+	f.batchLoop(ctx.Done(), false, batches)
+	f.drainAll()
+	idle := make(chan struct{})
+	go func() { f.wg.Wait(); close(idle) }()
+	f.batchLoop(idle, true, batches)
+	close(batches)
+	<-inserted
+	return ctx.Err()
+}
+
+// batchLoop batches f.in until stop is closed, sending each batch when it
+// holds MaxRows events or its first event waited FlushInterval, and the
+// rest when stop closes; final (the pullers have ended) takes what is left
+// in f.in first.
+func (f *Feeder) batchLoop(stop <-chan struct{}, final bool, out chan<- *batch) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	b := f.newBatch()
+	send := func() {
+		timer.Stop()
+		if len(b.msgs) > 0 {
+			out <- b
+			b = f.newBatch()
+		}
+	}
+	take := func(it item) {
+		f.add(b, it)
+		if len(b.msgs) == 1 {
+			timer.Reset(f.opts.FlushInterval)
+		}
+		if len(b.msgs) >= f.opts.MaxRows {
+			send()
+		}
+	}
+	for {
+		select {
+		case it := <-f.in:
+			take(it)
+		case <-timer.C:
+			send()
+		case <-stop:
+			for final { // the pullers are gone: what they handed over counts too
+				select {
+				case it := <-f.in:
+					take(it)
+				default:
+					final = false
+				}
+			}
+			send()
+			return
+		}
+	}
+}
+
+func (f *Feeder) newBatch() *batch {
+	return &batch{rows: make([]Row, 0, f.opts.MaxRows), msgs: make([]jetstream.Msg, 0, f.opts.MaxRows)}
+}
+
+// add decodes it into b; a message that is not a processed event of its
+// tenant is terminated (logged), never retried forever.
+func (f *Feeder) add(b *batch, it item) {
+	b.rows = append(b.rows, Row{})
+	if err := decodeRow(it, &b.rows[len(b.rows)-1]); err != nil {
+		b.rows = b.rows[:len(b.rows)-1]
+		f.opts.Logger.Error("analytics: dropping a message that is not a processed event", "tenant", it.from.id, "subject", it.msg.Subject(), "err", err)
+		if !errors.Is(err, errForeign) {
+			_ = it.msg.Term()
+		}
+		f.metrics.events.WithLabelValues("dropped").Inc()
+		return
+	}
+	b.msgs = append(b.msgs, it.msg)
+}
+
+// insertLoop inserts each batch, backing off after a failure (the batch is
+// nakked and comes back).
+func (f *Feeder) insertLoop(ctx context.Context, batches <-chan *batch) {
 	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		// No FetchContext: cancelling a pull request drops what the server
-		// already sent for it; letting it run out (FlushInterval) loses
-		// nothing.
-		mb, err := f.cons.Fetch(f.opts.MaxRows, jetstream.FetchMaxWait(f.opts.FlushInterval))
-		if err != nil {
-			f.opts.Logger.Warn("analytics: fetch", "err", err)
-			sleep(ctx, backoff)
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range mb.Messages() {
-			msgs = append(msgs, m)
-		}
-		if err := mb.Error(); err != nil && !quietFetchError(err) {
-			f.opts.Logger.Warn("analytics: fetch", "err", err)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if err := f.flush(context.WithoutCancel(ctx), msgs); err != nil {
-			f.opts.Logger.Error("analytics: insert failed; the batch will be redelivered", "events", len(msgs), "err", err)
+	for b := range batches {
+		if err := f.flush(context.WithoutCancel(ctx), b); err != nil {
+			f.opts.Logger.Error("analytics: insert failed; the batch will be redelivered", "events", len(b.msgs), "err", err)
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
 	}
-	return ctx.Err()
 }
 
-// flush inserts msgs and acks them; on failure it naks them so that they
-// come back after a delay. A message that is not a processed CloudEvent is
-// terminated (logged), never retried forever.
-func (f *Feeder) flush(ctx context.Context, msgs []jetstream.Msg) error {
-	rows := make([]Row, 0, len(msgs))
-	ok := msgs[:0:0]
-	for _, m := range msgs {
-		r, err := decodeRow(m)
-		if err != nil {
-			f.opts.Logger.Error("analytics: dropping a message that is not a processed event", "subject", m.Subject(), "err", err)
-			_ = m.Term()
-			f.metrics.events.WithLabelValues("dropped").Inc()
-			continue
-		}
-		rows = append(rows, r)
-		ok = append(ok, m)
-	}
+// flush inserts b and acks its messages; on failure it naks them so that
+// they come back after a delay.
+func (f *Feeder) flush(ctx context.Context, b *batch) error {
 	ictx, cancel := context.WithTimeout(ctx, f.opts.AckWait/2)
 	defer cancel()
 	start := time.Now()
-	if err := f.store.Insert(ictx, rows, uint64(start.UnixNano())); err != nil {
-		for _, m := range ok {
+	if err := f.store.Insert(ictx, b.rows, uint64(start.UnixNano())); err != nil {
+		for _, m := range b.msgs {
 			_ = m.NakWithDelay(time.Second)
 		}
-		f.metrics.events.WithLabelValues("retry").Add(float64(len(ok)))
+		f.metrics.events.WithLabelValues("retry").Add(float64(len(b.msgs)))
 		return err
 	}
 	f.metrics.insert.Observe(time.Since(start).Seconds())
-	f.metrics.rows.Observe(float64(len(rows)))
-	f.metrics.events.WithLabelValues("inserted").Add(float64(len(ok)))
+	f.metrics.rows.Observe(float64(len(b.rows)))
+	f.metrics.events.WithLabelValues("inserted").Add(float64(len(b.msgs)))
 	var errs []error
-	for _, m := range ok {
+	for _, m := range b.msgs {
 		if err := m.Ack(); err != nil {
 			errs = append(errs, err)
 		}
@@ -165,45 +231,44 @@ func (f *Feeder) flush(ctx context.Context, msgs []jetstream.Msg) error {
 	return nil
 }
 
-// eventAttrs are the attributes of a structured CloudEvent the rows keep.
-type eventAttrs struct {
-	ID       string    `json:"id"`
-	Source   string    `json:"source"`
-	Type     string    `json:"type"`
-	Subject  string    `json:"subject"`
-	Time     time.Time `json:"time"`
-	TenantID string    `json:"tenantid"`
-}
+// errForeign marks a message that did not come from its tenant's stream.
+var errForeign = errors.New("not from the tenant's stream")
 
-// decodeRow reads a message of er.t.<tenant>.<type>.
-func decodeRow(m jetstream.Msg) (Row, error) {
-	tenant, typ, err := bus.ParseTenantSubject(m.Subject())
+// decodeRow reads a message of er.t.<tenant>.<type> that the tenant's
+// consumer delivered. The row's tenant is that consumer's, never the
+// event's tenantid attribute or a header, which whoever wrote the event
+// chose.
+func decodeRow(it item, r *Row) error {
+	m, p := it.msg, it.from
+	md, err := m.Metadata()
 	if err != nil {
-		return Row{}, err
+		return fmt.Errorf("%w: %w", errForeign, err)
 	}
-	var ev eventAttrs
-	if err := json.Unmarshal(m.Data(), &ev); err != nil {
-		return Row{}, fmt.Errorf("event: %w", err)
+	if md.Stream != p.stream {
+		return fmt.Errorf("%w: delivered from stream %q", errForeign, md.Stream)
+	}
+	typ, ok := strings.CutPrefix(m.Subject(), p.prefix)
+	if !ok || typ == "" {
+		return fmt.Errorf("subject %q is not %s<type>", m.Subject(), p.prefix)
+	}
+	var ev cloudevents.Event
+	if err := cloudevents.Parse(m.Data(), &ev); err != nil {
+		return fmt.Errorf("event: %w", err)
 	}
 	if ev.ID == "" {
-		return Row{}, errors.New("event without id")
+		return errors.New("event without id")
 	}
-	r := Row{Tenant: tenant, ID: ev.ID, Type: typ, Source: ev.Source, Subject: ev.Subject, Time: ev.Time,
-		Schema: m.Headers().Get(bus.HeaderSchema)}
+	*r = Row{Tenant: p.id, ID: ev.ID, Type: typ, Source: ev.Source, Subject: ev.Subject,
+		Schema: m.Headers().Get(bus.HeaderSchema), StreamSeq: md.Sequence.Stream, IngestTime: md.Timestamp}
+	if ev.Time != "" {
+		if r.Time, err = time.Parse(time.RFC3339Nano, ev.Time); err != nil {
+			return fmt.Errorf("event: time %q: %w", ev.Time, err)
+		}
+	}
 	if t, ok := bus.ParseTime(m.Headers().Get(bus.HeaderIngestTime)); ok {
 		r.IngestTime = t
 	}
-	if md, err := m.Metadata(); err == nil {
-		r.StreamSeq = md.Sequence.Stream
-		if r.IngestTime.IsZero() {
-			r.IngestTime = md.Timestamp
-		}
-	}
-	return r, nil
-}
-
-func quietFetchError(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoMessages)
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {

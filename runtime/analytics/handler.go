@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/ingest"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 )
 
 // Handler serves GET /v1/stats/counts for the tenant of the caller's API
@@ -44,21 +45,21 @@ func (h *Handler) counts(w http.ResponseWriter, r *http.Request) {
 	t, err := h.Auth.Authenticate(ingest.APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))
+		problem.Write(w, problem.New(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))
 		return
 	}
 	q, p := h.parse(r, t.ID)
 	if p != nil {
-		ingest.WriteProblem(w, p)
+		problem.Write(w, p)
 		return
 	}
 	counts, err := h.Store.Counts(r.Context(), q)
 	switch {
 	case errors.Is(err, ErrInvalidQuery):
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusBadRequest, "", err.Error()))
+		problem.Write(w, problem.New(http.StatusBadRequest, "", err.Error()))
 		return
 	case err != nil:
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusServiceUnavailable, "", err.Error()))
+		problem.Write(w, problem.New(http.StatusServiceUnavailable, "", err.Error()))
 		return
 	}
 	reply := CountsReply{Tenant: q.Tenant, Type: q.Type, From: q.From, To: q.To, Step: formatStep(q.Step), Counts: counts}
@@ -70,13 +71,13 @@ func (h *Handler) counts(w http.ResponseWriter, r *http.Request) {
 }
 
 // parse reads the parameters and aligns the range to the step.
-func (h *Handler) parse(r *http.Request, tenant string) (CountQuery, *ingest.Problem) {
+func (h *Handler) parse(r *http.Request, tenant string) (CountQuery, *problem.Problem) {
 	v := r.URL.Query()
 	q := CountQuery{Tenant: tenant, Type: v.Get("type"), Step: time.Minute}
 	if s := v.Get("step"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < time.Minute || d%time.Minute != 0 {
-			return q, ingest.NewProblem(http.StatusBadRequest, "step", fmt.Sprintf("must be a whole number of minutes like 1m, 15m or 24h, got %q", s))
+			return q, problem.New(http.StatusBadRequest, "step", fmt.Sprintf("must be a whole number of minutes like 1m, 15m or 24h, got %q", s))
 		}
 		q.Step = d
 	}
@@ -90,7 +91,7 @@ func (h *Handler) parse(r *http.Request, tenant string) (CountQuery, *ingest.Pro
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return q, ingest.NewProblem(http.StatusBadRequest, b.name, fmt.Sprintf("must be an RFC 3339 time, got %q", s))
+			return q, problem.New(http.StatusBadRequest, b.name, fmt.Sprintf("must be an RFC 3339 time, got %q", s))
 		}
 		*b.dst = t.UTC()
 	}
@@ -107,10 +108,10 @@ func (h *Handler) parse(r *http.Request, tenant string) (CountQuery, *ingest.Pro
 	}
 	q.From = q.From.Truncate(q.Step)
 	if !q.From.Before(q.To) {
-		return q, ingest.NewProblem(http.StatusBadRequest, "from", "must be before to")
+		return q, problem.New(http.StatusBadRequest, "from", "must be before to")
 	}
 	if err := q.Check(); err != nil {
-		return q, ingest.NewProblem(http.StatusBadRequest, "", err.Error())
+		return q, problem.New(http.StatusBadRequest, "", err.Error())
 	}
 	return q, nil
 }

@@ -3,7 +3,6 @@ package analytics
 import (
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
@@ -17,7 +16,9 @@ type feederMetrics struct {
 	rows   prometheus.Histogram
 }
 
-func newFeederMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*feederMetrics, error) {
+// newFeederMetrics makes the feeder's series; each tenant consumer's lag
+// (bus.LagCollector) is registered by Add and unregistered by Remove.
+func newFeederMetrics(reg prometheus.Registerer) (*feederMetrics, error) {
 	m := &feederMetrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eventrunner_analytics_events_total",
@@ -37,7 +38,7 @@ func newFeederMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*feed
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.insert, m.rows, bus.NewLagCollector(StreamName, cons)} {
+	for _, c := range []prometheus.Collector{m.events, m.insert, m.rows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("analytics: register metrics: %w", err)
 		}

@@ -24,7 +24,8 @@ type Row struct {
 	// ingest time.
 	Time       time.Time
 	IngestTime time.Time
-	// StreamSeq is the event's sequence in ER_ANALYTICS (for tracing a row back).
+	// StreamSeq is the event's sequence in its tenant's stream ER_T_<tenant>
+	// (for tracing a row back).
 	StreamSeq uint64
 }
 

@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"time"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/engine"
-	"github.com/eventrunner/eventrunner/runtime/runner"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -42,7 +42,7 @@ func BenchmarkPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	acc := &runner.Acceptor{Normalizer: runner.NewNormalizer(reg), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
+	acc := &accept.Acceptor{Normalizer: accept.NewNormalizer(reg, ""), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
 	customer := "vip-" + strings.Repeat("x", 850) // ~1 KB structured event
 	const batch, producers = 100, 4
 	b.ResetTimer()
@@ -119,7 +119,7 @@ func benchEngine(b *testing.B, workers int) {
 	reg := runnertest.Registry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	acc := &runner.Acceptor{Normalizer: runner.NewNormalizer(reg), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
+	acc := &accept.Acceptor{Normalizer: accept.NewNormalizer(reg, ""), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
 	customer := "vip-" + strings.Repeat("x", 850)
 	for i := 0; i < b.N; i += 1000 {
 		evs := make([]*cloudevents.Event, 0, 1000)

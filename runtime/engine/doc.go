@@ -6,7 +6,7 @@
 // er.t.<tenant>.<type> (unless a rule dropped them) and only then acks.
 //
 // Every step is idempotent, so a redelivery after a crash duplicates
-// nothing: the store upserts by (tenant, id) and the processed event is
+// nothing: the store upserts by (tenant, source, id) and the processed event is
 // byte-identical on reprocessing; publishes carry the event's Nats-Msg-Id.
 // A rule failure (MaxCycleError, RuleError) dead-letters the event with the
 // reason; a store or publish failure redelivers it with a growing delay.
@@ -15,7 +15,10 @@
 // SwapRules installs a new set (hot-reloaded interpreted rules) while
 // batches in flight finish on the set they started with.
 //
-// Imports: runtime/bus, runtime/rules, runtime/cloudevents, runtime/store
+// Processed events carry the canonical dataschema of the version they were
+// decoded as (Options.SchemaBase), an absolute URI the HTTP API serves.
+//
+// Imports: runtime/bus, runtime/rules, runtime/cloudevents, runtime/dataschema, runtime/store
 // (for its Record), nats.go, client_golang and the standard library. Never
 // generated/ or gen/.
 package engine

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	// Rules is the initial rule set; default RuleSetOf(Registry).
 	Rules *RuleSet
 	Store Store
+	// SchemaBase, when set, gives every processed event (stored and
+	// published) the canonical dataschema of its schema version,
+	// SchemaBase.URL(schema ID): an absolute URI, as the CloudEvents SDKs
+	// require, that the HTTP API serves the schema at.
+	SchemaBase dataschema.Base
 	// Consumer is the durable consumer's name; default "engine". Several
 	// engine processes share it.
 	Consumer string
@@ -73,6 +79,9 @@ type Engine struct {
 	rules   atomic.Pointer[RuleSet]
 	metrics *metrics
 	log     *slog.Logger
+	// dataschemas is the canonical dataschema of each schema (SchemaBase),
+	// built once: no allocation per event.
+	dataschemas map[*rules.Schema]string
 }
 
 // New creates or updates the engine's durable consumer on ER_PROC (the
@@ -98,6 +107,12 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Engine, er
 		return nil, fmt.Errorf("engine: consumer %s on %s: %w", opts.Consumer, bus.StreamProc, err)
 	}
 	e := &Engine{opts: opts, js: js, cons: cons, pub: opts.Publisher, log: opts.Logger.With("component", Stage)}
+	if opts.SchemaBase != "" {
+		e.dataschemas = map[*rules.Schema]string{}
+		for _, s := range opts.Registry.Schemas() {
+			e.dataschemas[s] = opts.SchemaBase.URL(s.ID)
+		}
+	}
 	e.rules.Store(opts.Rules)
 	if e.metrics, err = newMetrics(opts.Metrics, cons); err != nil {
 		return nil, err

@@ -12,12 +12,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"github.com/eventrunner/eventrunner/runtime/runner"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -26,7 +26,7 @@ type fixture struct {
 	env   *bustest.Env
 	store *store.Pebble
 	reg   *rules.Registry
-	acc   *runner.Acceptor
+	acc   *accept.Acceptor
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -39,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { _ = st.Close() })
 	reg := runnertest.Registry()
 	return &fixture{env: env, store: st, reg: reg,
-		acc: &runner.Acceptor{Normalizer: runner.NewNormalizer(reg), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}}
+		acc: &accept.Acceptor{Normalizer: accept.NewNormalizer(reg, ""), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}}
 }
 
 // start runs an engine until the returned stop is called (or the test ends).
@@ -85,7 +85,7 @@ func (f *fixture) get(t *testing.T, id string) map[string]json.RawMessage {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		rec, err = f.store.Get(context.Background(), "acme", id)
+		rec, err = f.store.Get(context.Background(), "acme", "/shop", id)
 		if err == nil {
 			break
 		}
@@ -149,7 +149,7 @@ func TestEngineProcesses(t *testing.T) {
 		t.Errorf("v2: %s", mustJSON(v2))
 	}
 	// Published: everything stored but the dropped event.
-	pub := f.env.Messages(t, bustest.TenantStream, "", 4, 10*time.Second)
+	pub := f.env.Messages(t, bustest.TenantStream, "er.t."+bustest.Tenant+".>", 4, 10*time.Second) // not its dead letters, sourced from ER_DLQ
 	if len(pub) != 4 {
 		t.Fatalf("the tenant stream holds %d events, want 4", len(pub))
 	}
@@ -181,8 +181,8 @@ func TestEngineProcesses(t *testing.T) {
 			m.Subject != "er.dlq.acme" || !strings.Contains(string(m.Data), `"id":"`+w[2]+`"`) {
 			t.Errorf("dead letter %s %v", m.Subject, h)
 		}
-		if _, err := f.store.Get(context.Background(), "acme", w[2]); err == nil {
-			t.Errorf("dead-lettered event %s was stored", w[2])
+		if recs, err := f.store.Lookup(context.Background(), "acme", w[2], 0); err != nil || len(recs) != 0 {
+			t.Errorf("dead-lettered event %s was stored (%d records, %v)", w[2], len(recs), err)
 		}
 	}
 	// Everything acked: the work queue is empty.
@@ -361,5 +361,47 @@ func TestEngineValidatesUnvouchedEvents(t *testing.T) {
 	}
 	if h := dlq[0].Header; h.Get(bus.HeaderDLQKind) != "invalid-data" || h.Get(bus.HeaderDLQField) != "data.$.amount" {
 		t.Errorf("dead letter %v", h)
+	}
+}
+
+// TestProcessedDataschema: with a SchemaBase, the stored and the published
+// processed event carry the canonical URL of the version the event was
+// decoded as, whatever dataschema it came with (short form, none, another
+// base on a message without Er-Schema).
+func TestProcessedDataschema(t *testing.T) {
+	const base = "https://events.acme.com"
+	f := newFixture(t)
+	f.start(t, engine.Options{SchemaBase: base})
+	f.send(t, runnertest.OrderType+"/v1", map[string]string{"short": `{"id":"o1","amount":1}`})
+	f.send(t, "", map[string]string{"none": `{"id":"o2","amount":2}`})
+	m := nats.NewMsg("er.proc.acme." + runnertest.OrderType)
+	m.Header.Set(bus.HeaderMsgID, "acme//shop/other")
+	m.Data = []byte(`{"specversion":"1.0","id":"other","source":"/shop","type":"` + runnertest.OrderType +
+		`","time":"2024-03-04T05:06:07Z","dataschema":"http://10.1.2.3:8080/v1/schemas/` + runnertest.OrderType + `/v1","data":{"id":"o3","amount":3}}`)
+	if _, err := f.env.JS.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"short": base + "/v1/schemas/" + runnertest.OrderType + "/v1",
+		"none":  base + "/v1/schemas/" + runnertest.OrderType + "/v2",
+		"other": base + "/v1/schemas/" + runnertest.OrderType + "/v1",
+	}
+	for id, url := range want {
+		if got := str(f.get(t, id)["dataschema"]); got != url {
+			t.Errorf("stored %s: dataschema %q, want %q", id, got, url)
+		}
+	}
+	pub := f.env.Messages(t, bustest.TenantStream, "er.t."+bustest.Tenant+".>", len(want), 10*time.Second)
+	if len(pub) != len(want) {
+		t.Fatalf("the tenant stream holds %d events, want %d", len(pub), len(want))
+	}
+	for _, m := range pub {
+		ev, err := cloudevents.ParseStructured(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.DataSchema != want[ev.ID] {
+			t.Errorf("published %s: dataschema %q, want %q", ev.ID, ev.DataSchema, want[ev.ID])
+		}
 	}
 }

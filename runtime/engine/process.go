@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -79,7 +80,7 @@ func (w *worker) schema(it *item, id string) (*rules.Schema, bool) {
 	if s, ok := reg.Schema(id); ok {
 		return s, true
 	}
-	s, err := reg.Resolve(w.ev.Type, w.ev.DataSchema)
+	s, err := resolve(reg, w.ev.Type, w.ev.DataSchema)
 	if err == nil {
 		return s, true
 	}
@@ -94,6 +95,25 @@ func (w *worker) schema(it *item, id string) (*rules.Schema, bool) {
 	}
 	w.deadLetter(it, bus.Rejection{Kind: "unknown-schema", Field: field, Reason: fmt.Sprintf("schema %q unknown to this engine (bundle %s): %v", id, reg.BundleHash, err)})
 	return nil, false
+}
+
+// resolve finds the schema an event's dataschema names (dataschema.ID),
+// else the latest of its type.
+func resolve(reg *rules.Registry, eventType, ds string) (*rules.Schema, error) {
+	if ds == "" {
+		if s, ok := reg.Latest(eventType); ok {
+			return s, nil
+		}
+		return nil, fmt.Errorf("unknown event type %q", eventType)
+	}
+	id, err := dataschema.ID(eventType, ds)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := reg.Schema(id); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("unknown schema %s", id)
 }
 
 // decode fills f from data. An event that names its schema in Er-Schema was
@@ -148,6 +168,9 @@ func (w *worker) runRules(it *item, bound *boundKBs, f rules.Fact) bool {
 // output builds the processed event, its record and its tenant-stream message.
 func (w *worker) output(rs *RuleSet, it *item, s *rules.Schema, bound *boundKBs, f rules.Fact, arena []byte) []byte {
 	ev, x := &w.ev, &w.x
+	if url, ok := w.e.dataschemas[s]; ok {
+		ev.DataSchema = url
+	}
 	w.data = f.AppendJSON(w.data[:0])
 	w.ext = w.ext[:0]
 	if bound.versions != "" {

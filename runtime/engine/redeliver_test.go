@@ -10,11 +10,11 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"github.com/eventrunner/eventrunner/runtime/runner"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
@@ -33,7 +33,7 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	}
 	defer st.Close()
 	reg := runnertest.Registry()
-	acc := &runner.Acceptor{Normalizer: runner.NewNormalizer(reg), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
+	acc := &accept.Acceptor{Normalizer: accept.NewNormalizer(reg, ""), Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{})}
 	const n = 100
 	evs := make([]*cloudevents.Event, n)
 	for i := range evs {
@@ -82,7 +82,7 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	}
 	before := map[string]store.Record{}
 	for _, ev := range evs {
-		r, err := st.Get(ctx, "acme", ev.ID)
+		r, err := st.Get(ctx, "acme", ev.Source, ev.ID)
 		if err != nil {
 			t.Fatalf("first life did not store %s: %v", ev.ID, err)
 		}
@@ -107,7 +107,7 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 		t.Fatalf("the tenant stream holds %d, want %d", got, n)
 	}
 	for _, ev := range evs {
-		r, err := st.Get(ctx, "acme", ev.ID)
+		r, err := st.Get(ctx, "acme", ev.Source, ev.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/ingest"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
@@ -16,7 +20,18 @@ import (
 type Handler struct {
 	Store store.Store
 	Auth  ingest.Authenticator
+	// MaxPageBytes bounds the events of one list page (default
+	// DefaultMaxPageBytes); see boundPage.
+	MaxPageBytes int
+	// SchemaBase, when set, makes every answered event carry the canonical
+	// dataschema of its schema version, as the engine writes it (see
+	// canonical).
+	SchemaBase dataschema.Base
 }
+
+// DefaultMaxPageBytes bounds a list page: 4 MiB, a few events of the
+// largest size ingest accepts, or thousands of ordinary ones.
+const DefaultMaxPageBytes = 4 << 20
 
 // Register adds the query routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
@@ -35,29 +50,143 @@ func (h *Handler) tenant(w http.ResponseWriter, r *http.Request) (string, bool) 
 	t, err := h.Auth.Authenticate(ingest.APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))
+		problem.Write(w, problem.New(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))
 		return "", false
 	}
 	return t.ID, true
 }
 
+// maxCandidates bounds the records a 300 reply lists, and so what one
+// ambiguous GET reads.
+const maxCandidates = 20
+
+// Ambiguous is the problem+json body of a 300 reply: several sources sent an
+// event with the requested id, each listed with the URL that picks it.
+type Ambiguous struct {
+	*problem.Problem
+	ID         string      `json:"id"`
+	Candidates []Candidate `json:"candidates"`
+	// Truncated says that more than the listed candidates exist.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Candidate is one of the events an ambiguous id names.
+type Candidate struct {
+	Source string `json:"source"`
+	Type   string `json:"type"`
+	Time   string `json:"time,omitempty"`
+	Href   string `json:"href"`
+}
+
+// EventURL is the path of the event (source, id): GET answers exactly it.
+func EventURL(id, source string) string {
+	return "/v1/events/" + url.PathEscape(id) + "?source=" + url.QueryEscape(source)
+}
+
+// get answers the event with the id, of the source named by ?source= or
+// else the only one there is; several sources without ?source= get 300.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	tenant, ok := h.tenant(w, r)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	rec, err := h.Store.Get(r.Context(), tenant, id)
+	if v := r.URL.Query(); v.Has("source") {
+		h.getFrom(w, r, tenant, v.Get("source"), id)
+		return
+	}
+	recs, err := h.Store.Lookup(r.Context(), tenant, id, maxCandidates+1)
+	if err != nil {
+		writeStoreError(w, err)
+		return
+	}
+	switch len(recs) {
+	case 0:
+		problem.Write(w, problem.New(http.StatusNotFound, "id", fmt.Sprintf("no event %q for this tenant", id)))
+	case 1:
+		h.writeEvent(w, recs[0])
+	default:
+		writeAmbiguous(w, id, recs)
+	}
+}
+
+func (h *Handler) getFrom(w http.ResponseWriter, r *http.Request, tenant, source, id string) {
+	if source == "" {
+		problem.Write(w, problem.New(http.StatusBadRequest, "source", "must name the event's source (a CloudEvents source is never empty)"))
+		return
+	}
+	rec, err := h.Store.Get(r.Context(), tenant, source, id)
 	if errors.Is(err, store.ErrNotFound) {
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusNotFound, "id", fmt.Sprintf("no event %q for this tenant", id)))
+		problem.Write(w, problem.New(http.StatusNotFound, "id", fmt.Sprintf("no event %q from source %q for this tenant", id, source)))
 		return
 	}
 	if err != nil {
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusServiceUnavailable, "", err.Error()))
+		writeStoreError(w, err)
 		return
 	}
+	h.writeEvent(w, rec)
+}
+
+func (h *Handler) writeEvent(w http.ResponseWriter, rec store.Record) {
 	w.Header().Set("Content-Type", "application/cloudevents+json")
-	_, _ = w.Write(rec.Event)
+	w.Header().Set("Content-Location", EventURL(rec.ID, rec.Source))
+	_, _ = w.Write(h.canonical(rec))
+}
+
+// canonical is the event of rec with the canonical dataschema of the schema
+// version it was processed as. The engine writes that already; an event
+// stored before it did (with the short form "<type>/v<N>", which is not
+// the absolute URI the CloudEvents SDKs require) or under another base is
+// answered as the engine would write it now. The store keeps what it has.
+func (h *Handler) canonical(rec store.Record) []byte {
+	if h.SchemaBase == "" || rec.SchemaID == "" {
+		return rec.Event
+	}
+	want := h.SchemaBase.URL(rec.SchemaID)
+	var ev cloudevents.Event
+	if err := cloudevents.Parse(rec.Event, &ev); err != nil || ev.DataSchema == want {
+		return rec.Event
+	}
+	ev.DataSchema = want
+	return cloudevents.Append(make([]byte, 0, len(rec.Event)+len(want)), &ev, ev.Data, nil)
+}
+
+// writeAmbiguous answers 300 Multiple Choices listing recs (at most
+// maxCandidates of them), also as Link headers.
+func writeAmbiguous(w http.ResponseWriter, id string, recs []store.Record) {
+	reply := Ambiguous{ID: id, Truncated: len(recs) > maxCandidates}
+	recs = recs[:min(len(recs), maxCandidates)]
+	more := ""
+	if reply.Truncated {
+		more = "more than "
+	}
+	reply.Problem = &problem.Problem{
+		Type:   "https://eventrunner.dev/problems/ambiguous-id",
+		Title:  http.StatusText(http.StatusMultipleChoices),
+		Status: http.StatusMultipleChoices,
+		Field:  "source",
+		Detail: fmt.Sprintf("%s%d events of this tenant have id %q, from different sources: pick one with ?source=", more, len(recs), id),
+	}
+	for _, rec := range recs {
+		c := Candidate{Source: rec.Source, Type: rec.Type, Href: EventURL(rec.ID, rec.Source)}
+		if !rec.Time.IsZero() {
+			c.Time = rec.Time.Format(time.RFC3339Nano)
+		}
+		reply.Candidates = append(reply.Candidates, c)
+		w.Header().Add("Link", "<"+c.Href+`>; rel="alternate"`)
+	}
+	w.Header().Set("Content-Type", problem.ContentType)
+	w.WriteHeader(http.StatusMultipleChoices)
+	_ = json.NewEncoder(w).Encode(reply)
+}
+
+// writeStoreError answers a failed read: 400 for a malformed key, else 503.
+func writeStoreError(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrInvalid) {
+		problem.Write(w, problem.New(http.StatusBadRequest, "id", err.Error()))
+		return
+	}
+	problem.Write(w, problem.New(http.StatusServiceUnavailable, "", err.Error()))
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -67,32 +196,33 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	q, p := parseQuery(r)
 	if p != nil {
-		ingest.WriteProblem(w, p)
+		problem.Write(w, p)
 		return
 	}
 	q.Tenant = tenant
 	page, err := h.Store.List(r.Context(), q)
 	switch {
 	case errors.Is(err, store.ErrInvalidCursor):
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusBadRequest, "cursor", err.Error()))
+		problem.Write(w, problem.New(http.StatusBadRequest, "cursor", err.Error()))
 		return
 	case errors.Is(err, store.ErrInvalid):
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusBadRequest, "", err.Error()))
+		problem.Write(w, problem.New(http.StatusBadRequest, "", err.Error()))
 		return
 	case err != nil:
-		ingest.WriteProblem(w, ingest.NewProblem(http.StatusServiceUnavailable, "", err.Error()))
+		problem.Write(w, problem.New(http.StatusServiceUnavailable, "", err.Error()))
 		return
 	}
+	page = boundPage(q, page, h.MaxPageBytes)
 	reply := ListReply{Events: make([]json.RawMessage, len(page.Records)), Next: page.NextCursor}
 	for i, rec := range page.Records {
-		reply.Events[i] = rec.Event
+		reply.Events[i] = h.canonical(rec)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(reply)
 }
 
 // parseQuery reads type, from, to (RFC 3339), cursor and limit.
-func parseQuery(r *http.Request) (store.Query, *ingest.Problem) {
+func parseQuery(r *http.Request) (store.Query, *problem.Problem) {
 	v := r.URL.Query()
 	q := store.Query{Type: v.Get("type"), Cursor: v.Get("cursor")}
 	for _, b := range []struct {
@@ -105,16 +235,37 @@ func parseQuery(r *http.Request) (store.Query, *ingest.Problem) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return q, ingest.NewProblem(http.StatusBadRequest, b.name, fmt.Sprintf("must be an RFC 3339 time, got %q", s))
+			return q, problem.New(http.StatusBadRequest, b.name, fmt.Sprintf("must be an RFC 3339 time, got %q", s))
 		}
 		*b.dst = t
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return q, ingest.NewProblem(http.StatusBadRequest, "limit", fmt.Sprintf("must be a positive integer, got %q", s))
+			return q, problem.New(http.StatusBadRequest, "limit", fmt.Sprintf("must be a positive integer, got %q", s))
 		}
 		q.Limit = n
 	}
 	return q, nil
+}
+
+// boundPage cuts page before the event that would take it over max bytes
+// (DefaultMaxPageBytes when max <= 0), keeping at least one event, and
+// points the cursor after the last event kept, so that the next page
+// continues there: a page of 60 events of 1 MiB is 4 pages, not 60 MB.
+func boundPage(q store.Query, page store.Page, max int) store.Page {
+	if max <= 0 {
+		max = DefaultMaxPageBytes
+	}
+	n := 0
+	for i, rec := range page.Records {
+		n += len(rec.Event) + 1
+		if n > max && i > 0 {
+			last := page.Records[i-1]
+			page.Records = page.Records[:i]
+			page.NextCursor = store.EncodeCursor(q, store.Position{Time: last.Time, ID: last.ID, Source: last.Source})
+			break
+		}
+	}
+	return page
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,9 @@ import (
 )
 
 // newServer serves the query API over a real Pebble store holding 5 events
-// of tenant acme (one of another type) and 1 of globex with the same id.
+// of tenant acme (one of another type) and 1 of globex with the same id, and
+// acme events that share an id across sources: dup/1 from two, many from
+// more than a 300 reply lists.
 func newServer(t *testing.T) (*httptest.Server, string, string) {
 	t.Helper()
 	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
@@ -31,10 +35,21 @@ func newServer(t *testing.T) (*httptest.Server, string, string) {
 		}
 		id := fmt.Sprintf("e%d", i)
 		recs = append(recs, store.Record{Tenant: "acme", ID: id, Type: typ, Source: "/s", Time: base.Add(time.Duration(i) * time.Minute),
-			Event: []byte(fmt.Sprintf(`{"id":%q,"tenantid":"acme"}`, id))})
+			Event: []byte(fmt.Sprintf(`{"id":%q,"source":"/s","tenantid":"acme"}`, id))})
 	}
 	recs = append(recs, store.Record{Tenant: "globex", ID: "e0", Type: "com.acme.order.created", Source: "/s", Time: base,
-		Event: []byte(`{"id":"e0","tenantid":"globex"}`)})
+		Event: []byte(`{"id":"e0","source":"/s","tenantid":"globex"}`)})
+	// One id from two sources (one that needs escaping in a query), and an
+	// id that needs escaping in a path.
+	for i, src := range []string{"/shop", "urn:a&b=c d"} {
+		recs = append(recs, store.Record{Tenant: "acme", ID: "dup/1", Type: "com.acme.order.duplicated", Source: src,
+			Time: base.Add(time.Duration(i) * time.Hour), Event: []byte(fmt.Sprintf(`{"id":"dup/1","source":%q,"tenantid":"acme"}`, src))})
+	}
+	for i := range maxCandidates + 1 {
+		src := fmt.Sprintf("/many/%02d", i)
+		recs = append(recs, store.Record{Tenant: "acme", ID: "many", Type: "com.acme.order.duplicated", Source: src, Time: base,
+			Event: []byte(fmt.Sprintf(`{"id":"many","source":%q}`, src))})
+	}
 	if err := st.Put(context.Background(), recs); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +66,13 @@ func newServer(t *testing.T) (*httptest.Server, string, string) {
 
 func get(t *testing.T, url, key string, into any) int {
 	t.Helper()
+	code, _ := getH(t, url, key, into)
+	return code
+}
+
+// getH is get that also returns the reply's headers.
+func getH(t *testing.T, url, key string, into any) (int, http.Header) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -65,7 +87,7 @@ func get(t *testing.T, url, key string, into any) int {
 			t.Fatalf("decode: %v", err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
 
 func TestGetIsTenantScoped(t *testing.T) {
@@ -128,5 +150,97 @@ func TestListBadInput(t *testing.T) {
 		if code := get(t, srv.URL+"/v1/events?"+tc.query, keyA, &p); code != 400 || p.Field != tc.field {
 			t.Errorf("%s: %d %+v, want 400 naming %s", tc.query, code, p, tc.field)
 		}
+	}
+}
+
+// TestGetBySourceAndID covers GET /v1/events/{id}: the only match (200),
+// several sources (300 with the candidates, whose URLs each answer 200),
+// ?source= to pick (200, or 404 for a source without that id), 404 for an
+// unknown id and 400 for an empty ?source=.
+func TestGetBySourceAndID(t *testing.T) {
+	srv, keyA, keyG := newServer(t)
+	type event struct{ ID, Source, Tenantid string }
+	var ev event
+	code, h := getH(t, srv.URL+"/v1/events/e1", keyA, &ev)
+	if code != 200 || ev.ID != "e1" || h.Get("Content-Type") != "application/cloudevents+json" || h.Get("Content-Location") != "/v1/events/e1?source=%2Fs" {
+		t.Fatalf("single match: %d %+v %v", code, ev, h)
+	}
+
+	var amb struct {
+		Type, Title, Detail, Field, ID string
+		Status                         int
+		Candidates                     []Candidate
+		Truncated                      bool
+	}
+	code, h = getH(t, srv.URL+"/v1/events/dup%2F1", keyA, &amb)
+	if code != http.StatusMultipleChoices || h.Get("Content-Type") != "application/problem+json" || amb.Status != 300 ||
+		amb.Field != "source" || amb.ID != "dup/1" || len(amb.Candidates) != 2 || amb.Truncated || !strings.Contains(amb.Detail, "?source=") {
+		t.Fatalf("two sources: %d %+v", code, amb)
+	}
+	if links := h.Values("Link"); len(links) != 2 || !strings.Contains(links[0], amb.Candidates[0].Href) {
+		t.Errorf("Link headers of the 300: %q", links)
+	}
+	for i, want := range []string{"/shop", "urn:a&b=c d"} {
+		c := amb.Candidates[i]
+		if c.Source != want || c.Type != "com.acme.order.duplicated" || c.Time == "" {
+			t.Errorf("candidate %d: %+v, want source %q", i, c, want)
+		}
+		var got event
+		if code := get(t, srv.URL+c.Href, keyA, &got); code != 200 || got.Source != want || got.ID != "dup/1" {
+			t.Errorf("following candidate %d (%s): %d %+v", i, c.Href, code, got)
+		}
+	}
+	if code := get(t, srv.URL+"/v1/events/dup%2F1?source="+url.QueryEscape("urn:a&b=c d"), keyA, &ev); code != 200 || ev.Source != "urn:a&b=c d" {
+		t.Errorf("?source= picking the second: %d %+v", code, ev)
+	}
+
+	code = get(t, srv.URL+"/v1/events/many", keyA, &amb)
+	if code != 300 || len(amb.Candidates) != maxCandidates || !amb.Truncated || amb.Candidates[0].Source != "/many/00" {
+		t.Errorf("more sources than a reply lists: %d, %d candidates, truncated %t", code, len(amb.Candidates), amb.Truncated)
+	}
+
+	var p struct {
+		Status int
+		Field  string
+		Detail string
+	}
+	for _, c := range []struct {
+		path, key string
+		code      int
+		field     string
+	}{
+		{"/v1/events/nope", keyA, 404, "id"},
+		{"/v1/events/e1?source=%2Fother", keyA, 404, "id"},
+		{"/v1/events/dup%2F1?source=%2Fsho", keyA, 404, "id"},
+		{"/v1/events/dup%2F1", keyG, 404, "id"}, // another tenant's
+		{"/v1/events/dup%2F1?source=%2Fshop", keyG, 404, "id"},
+		{"/v1/events/e1?source=", keyA, 400, "source"},
+	} {
+		p.Status, p.Field = 0, ""
+		if code := get(t, srv.URL+c.path, c.key, &p); code != c.code || p.Status != c.code || p.Field != c.field {
+			t.Errorf("GET %s: %d %+v, want %d naming %s", c.path, code, p, c.code, c.field)
+		}
+	}
+}
+
+// TestListNamesSourceAndID checks that list results carry each event's
+// source and id (the stored CloudEvent), so two events sharing an id are
+// told apart.
+func TestListNamesSourceAndID(t *testing.T) {
+	srv, keyA, _ := newServer(t)
+	var reply ListReply
+	if code := get(t, srv.URL+"/v1/events?limit=1000", keyA, &reply); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	seen := map[string]bool{}
+	for _, raw := range reply.Events {
+		var ev struct{ ID, Source string }
+		if err := json.Unmarshal(raw, &ev); err != nil || ev.ID == "" || ev.Source == "" {
+			t.Errorf("listed event without id or source: %s", raw)
+		}
+		seen[ev.Source+" "+ev.ID] = true
+	}
+	if !seen["/shop dup/1"] || !seen["urn:a&b=c d dup/1"] {
+		t.Errorf("list does not show both dup/1 events: %v", seen)
 	}
 }

@@ -134,8 +134,16 @@ func BenchmarkRead(b *testing.B) {
 	b.Run("Get", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, err := s.Get(ctx, "acme", fmt.Sprintf("evt-%012d", i*7919%n)); err != nil {
+			if _, err := s.Get(ctx, "acme", "/bench", fmt.Sprintf("evt-%012d", i*7919%n)); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if recs, err := s.Lookup(ctx, "acme", fmt.Sprintf("evt-%012d", i*7919%n), 0); err != nil || len(recs) != 1 {
+				b.Fatal(len(recs), err)
 			}
 		}
 	})

@@ -60,7 +60,7 @@ type CassandraOptions struct {
 // id rows. Writes carry client timestamps from a per-store monotonic clock so
 // that a delete of one Put never shadows the re-insert of a later one.
 //
-// Concurrent Puts of the same (tenant, id) are serialised inside a process
+// Concurrent Puts of the same (tenant, source, id) are serialised inside a process
 // by per-id locks. Across processes, the pipeline delivers an event to one
 // engine at a time; two processes racing to write different content for one
 // id may leave an extra list row until the id is written again.

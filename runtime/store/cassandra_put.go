@@ -20,7 +20,7 @@ import (
 // the stored state it replaces.
 type casRecord struct {
 	r      Record // Time in UTC
-	pos    []byte // time↓ ‖ id
+	pos    []byte // casPos: time↓, id, source
 	bucket int64
 	digest []byte // of everything but StoredAt
 
@@ -69,24 +69,36 @@ func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
 	return nil
 }
 
-// newCasBatch encodes recs, keeping the last of each (tenant, id).
+// newCasBatch encodes recs, keeping the last of each (tenant, source, id).
 func newCasBatch(recs []Record) []*casRecord {
-	last := make(map[[2]string]int, len(recs))
+	last := make(map[[3]string]int, len(recs))
 	for i := range recs {
-		last[[2]string{recs[i].Tenant, recs[i].ID}] = i
+		last[[3]string{recs[i].Tenant, recs[i].Source, recs[i].ID}] = i
 	}
 	out := make([]*casRecord, 0, len(last))
 	for i := range recs {
-		if last[[2]string{recs[i].Tenant, recs[i].ID}] != i {
+		if last[[3]string{recs[i].Tenant, recs[i].Source, recs[i].ID}] != i {
 			continue
 		}
-		c := &casRecord{r: recs[i]}
-		c.r.Time = c.r.Time.UTC()
-		c.pos = append(appendTimeDesc(nil, c.r.Time), c.r.ID...)
-		c.digest = contentDigest(&c.r, c.pos)
-		out = append(out, c)
+		out = append(out, newCasRecord(recs[i]))
 	}
 	return out
+}
+
+func newCasRecord(r Record) *casRecord {
+	c := &casRecord{r: r}
+	c.r.Time = c.r.Time.UTC()
+	c.pos = casPos(c.r.Time, c.r.ID, c.r.Source)
+	c.digest = contentDigest(&c.r, c.pos)
+	return c
+}
+
+// casPos is the clustering position of a record in the list tables, the
+// Pebble backend's 'T' key suffix: time↓, then id and source escaped and
+// terminated.
+func casPos(t time.Time, id, source string) []byte {
+	b := make([]byte, 0, timeDescLen+len(id)+len(source)+4)
+	return appendString(appendString(appendTimeDesc(b, t), id), source)
 }
 
 // contentDigest hashes what makes two versions of a record differ (the
@@ -101,14 +113,14 @@ func contentDigest(r *Record, pos []byte) []byte {
 	return h.Sum(nil)
 }
 
-// lock takes the locks of the batch's (tenant, id)s in key order (so that
+// lock takes the locks of the batch's records in key order (so that
 // two Puts never wait for each other crosswise) and returns their release.
 // Locks are per id, not striped: concurrent batches of hundreds of distinct
 // ids would almost always share a stripe and run one at a time.
 func (s *Cassandra) lock(batch []*casRecord) func() {
 	keys := make([]string, len(batch))
 	for i, c := range batch {
-		keys[i] = c.r.Tenant + "\x00" + c.r.ID
+		keys[i] = c.r.Tenant + "\x00" + string(c.pos[timeDescLen:]) // id and source, delimited
 	}
 	slices.Sort(keys)
 	return s.locks.lock(keys)
@@ -210,10 +222,8 @@ func (s *Cassandra) readStates(ctx context.Context, batch []*casRecord) error {
 		g.Go(func() error {
 			var pos, digest []byte
 			var typ string
-			var storedS int64
-			var storedNs int
-			err := s.session.Query(s.cql.readState, c.r.Tenant, []byte(c.r.ID)).WithContext(gctx).
-				Scan(&pos, &typ, &digest, &storedS, &storedNs)
+			err := s.session.Query(s.cql.readState, c.r.Tenant, []byte(c.r.ID), []byte(c.r.Source)).WithContext(gctx).
+				Scan(&pos, &typ, &digest)
 			switch {
 			case errors.Is(err, gocql.ErrNotFound):
 				return nil
@@ -271,12 +281,8 @@ func (s *Cassandra) listRows(batch []*casRecord) []casStmt {
 	}
 	ttl := s.ttlSeconds()
 	for _, c := range batch {
-		r := &c.r
-		ss, sn := r.StoredAt.Unix(), r.StoredAt.Nanosecond()
-		add(part{false, r.Tenant, "", c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByTime, Idempotent: true, Args: []any{
-			r.Tenant, c.bucket, c.pos, blob(r.Type), blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), ss, sn, ttl}})
-		add(part{true, r.Tenant, r.Type, c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByType, Idempotent: true, Args: []any{
-			r.Tenant, blob(r.Type), c.bucket, c.pos, blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), ss, sn, ttl}})
+		add(part{false, c.r.Tenant, "", c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByTime, Idempotent: true, Args: c.timeArgs(ttl)})
+		add(part{true, c.r.Tenant, c.r.Type, c.bucket}, gocql.BatchEntry{Stmt: s.cql.insertByType, Idempotent: true, Args: c.typeArgs(ttl)})
 	}
 	var out []casStmt
 	for _, p := range order {
@@ -324,12 +330,29 @@ func (s *Cassandra) idRows(batch []*casRecord) []casStmt {
 	out := make([]casStmt, 0, len(batch))
 	ttl := s.ttlSeconds()
 	for _, c := range batch {
-		r := &c.r
-		out = append(out, casStmt{entries: []gocql.BatchEntry{{Stmt: s.cql.insertByID, Idempotent: true, Args: []any{
-			r.Tenant, []byte(r.ID), c.pos, blob(r.Type), blob(r.Source), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
-			c.digest, r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}}}})
+		out = append(out, casStmt{entries: []gocql.BatchEntry{{Stmt: s.cql.insertByID, Idempotent: true, Args: c.idArgs(ttl)}}})
 	}
 	return out
+}
+
+// The bound values of a record's three rows (insertByTime, insertByType,
+// insertByID), with TTL ttl seconds.
+func (c *casRecord) timeArgs(ttl int) []any {
+	r := &c.r
+	return []any{r.Tenant, c.bucket, c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+		r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
+}
+
+func (c *casRecord) typeArgs(ttl int) []any {
+	r := &c.r
+	return []any{r.Tenant, blob(r.Type), c.bucket, c.pos, blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+		r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
+}
+
+func (c *casRecord) idArgs(ttl int) []any {
+	r := &c.r
+	return []any{r.Tenant, []byte(r.ID), blob(r.Source), c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+		c.digest, r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
 }
 
 // oldRowDeletes removes the list rows of records that moved: the by-time
@@ -348,7 +371,7 @@ func (s *Cassandra) oldRowDeletes(batch []*casRecord) []casStmt {
 		if err != nil {
 			// A row we cannot place cannot be deleted; the id row now
 			// points at the new one.
-			s.opts.Logger.Error("cassandra: malformed stored position", "tenant", c.r.Tenant, "id", c.r.ID)
+			s.opts.Logger.Error("cassandra: malformed stored position", "tenant", c.r.Tenant, "source", c.r.Source, "id", c.r.ID)
 			continue
 		}
 		oldBucket := s.bucketOf(t)

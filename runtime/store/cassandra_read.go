@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -11,44 +10,79 @@ import (
 	"github.com/gocql/gocql"
 )
 
-// Get returns the record (tenant, id) from the id table.
-func (s *Cassandra) Get(ctx context.Context, tenant, id string) (Record, error) {
-	if !ValidTenant(tenant) || id == "" {
-		return Record{}, fmt.Errorf("store: get %s/%q: bad tenant or empty id: %w", tenant, id, ErrInvalid)
+// Get returns the record (tenant, source, id) from the id table.
+func (s *Cassandra) Get(ctx context.Context, tenant, source, id string) (Record, error) {
+	if err := checkKey("get", tenant, source, id); err != nil {
+		return Record{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	if err := s.enter(); err != nil {
 		return Record{}, err
 	}
 	defer s.mu.RUnlock()
-	r := Record{Tenant: tenant}
-	var pos []byte
-	var storedS int64
-	var storedNs int
-	err := s.session.Query(s.cql.getByID, tenant, []byte(id)).WithContext(ctx).
-		Scan(&pos, &r.Type, &r.Source, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs)
-	if errors.Is(err, gocql.ErrNotFound) {
+	iter := s.session.Query(s.cql.getByID, tenant, []byte(id), []byte(source)).WithContext(ctx).Iter()
+	recs, err := scanIDRows(iter, tenant, 1)
+	if err == nil && len(recs) == 0 {
 		err = ErrNotFound
 	}
-	if err == nil {
-		err = r.setPosition(pos)
-	}
 	if err != nil {
-		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
-	r.StoredAt = time.Unix(storedS, int64(storedNs)).UTC()
-	return r, nil
+	return recs[0], nil
 }
 
-// setPosition fills Time and ID from a pos column.
+// Lookup returns the records (tenant, *, id): one partition of the id table,
+// clustered by source.
+func (s *Cassandra) Lookup(ctx context.Context, tenant, id string, limit int) ([]Record, error) {
+	if err := checkKey("lookup", tenant, "", id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: lookup %s %q: %w", tenant, id, err)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	limit = lookupLimit(limit)
+	iter := s.session.Query(s.cql.lookupByID, tenant, []byte(id), limit).WithContext(ctx).PageSize(min(limit, 100)).Iter()
+	recs, err := scanIDRows(iter, tenant, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: lookup %s %q: %w", tenant, id, err)
+	}
+	return recs, nil
+}
+
+// scanIDRows reads up to limit rows of getByID or lookupByID and closes iter.
+func scanIDRows(iter *gocql.Iter, tenant string, limit int) ([]Record, error) {
+	var recs []Record
+	for len(recs) < limit {
+		r := Record{Tenant: tenant}
+		var pos []byte
+		var storedS int64
+		var storedNs int
+		if !iter.Scan(&r.Source, &pos, &r.Type, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs) {
+			break
+		}
+		if err := r.setPosition(pos); err != nil {
+			iter.Close()
+			return nil, err
+		}
+		r.StoredAt = time.Unix(storedS, int64(storedNs)).UTC()
+		recs = append(recs, r)
+	}
+	return recs, iter.Close()
+}
+
+// setPosition fills Time, ID and Source from a pos column (casPos).
 func (r *Record) setPosition(pos []byte) error {
-	t, id, err := decodeTimeDesc(pos)
+	t, id, source, err := parseTimeSuffix(pos)
 	if err != nil {
 		return fmt.Errorf("stored position %x: %w", pos, err)
 	}
-	r.Time, r.ID = t, string(id)
+	r.Time, r.ID, r.Source = t, id, source
 	return nil
 }
 
@@ -84,7 +118,7 @@ func (s *Cassandra) span(q Query) (casSpan, error) {
 		if err != nil {
 			return casSpan{}, err
 		}
-		k := append(appendTimeDesc(nil, p.Time), p.ID...)
+		k := casPos(p.Time, p.ID, p.Source)
 		if sp.lower == nil || bytes.Compare(k, sp.lower) >= 0 {
 			sp.lower, sp.lowerOp = k, ">"
 		}
@@ -124,7 +158,7 @@ func (s *Cassandra) List(ctx context.Context, q Query) (Page, error) {
 	if len(recs) > q.Limit {
 		recs = recs[:q.Limit]
 		last := recs[len(recs)-1]
-		page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID})
+		page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID, Source: last.Source})
 	}
 	page.Records = recs
 	return page, nil
@@ -176,7 +210,7 @@ func (s *Cassandra) scanBucket(ctx context.Context, q Query, sp casSpan, bucket 
 		var pos []byte
 		var storedS int64
 		var storedNs int
-		dest := []any{&pos, &r.Source, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs}
+		dest := []any{&pos, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs}
 		if !byType {
 			dest = append([]any{&pos, &r.Type}, dest[1:]...)
 		}

@@ -10,17 +10,19 @@ import (
 	"github.com/gocql/gocql"
 )
 
-// The Cassandra tables. Every list table is clustered by pos, the same bytes
-// as the Pebble backend's key suffix: the event time inverted (12 bytes,
-// newest first) followed by the raw id, so that ascending pos is exactly the
-// List order (time descending, id ascending in byte order) and a cursor or a
-// time bound is one clustering slice. Ids and the other strings are blobs
-// because a Record may hold any bytes and text columns accept only UTF-8.
+// The Cassandra tables (migration 2). A record is (tenant, source, id). Every
+// list table is clustered by pos, the same bytes as the Pebble backend's key
+// suffix: the event time inverted (12 bytes, newest first), then the id and
+// the source, escaped and terminated (appendString), so that ascending pos is
+// exactly the List order (time descending, then id, then source, ascending in
+// byte order) and a cursor or a time bound is one clustering slice. Ids and
+// the other strings are blobs because a Record may hold any bytes and text
+// columns accept only UTF-8.
 //
-//	events_by_id    ((tenant_id, id))            the record: Get, and the upsert's compare
-//	events_by_time  ((tenant_id, bucket), pos)   List without type
-//	events_by_type  ((tenant_id, type, bucket), pos)   List by type
-//	event_buckets   ((tenant_id, scope), bucket DESC)  which buckets hold rows
+//	events_v2_by_id    ((tenant_id, id), source)   the record: Get, Lookup, the upsert's compare
+//	events_v2_by_time  ((tenant_id, bucket), pos)  List without type
+//	events_v2_by_type  ((tenant_id, type, bucket), pos)  List by type
+//	event_buckets      ((tenant_id, scope), bucket DESC)  which buckets hold rows
 //
 // bucket is the event time in whole BucketSize spans since the epoch, so a
 // partition holds one span of one tenant; event_buckets lets List skip
@@ -28,12 +30,14 @@ import (
 // 'y' followed by the type for one type), whatever the time range. Rows are
 // denormalised (the event is in all three event tables): a read is one
 // partition slice, at the cost of three copies.
-var cassandraMigrations = []struct {
-	version     int
-	description string
-	statements  []string // {{ks}} is the keyspace
-}{
-	{1, "events by id, by time and by type, and the bucket index", []string{
+//
+// Migration 1 keyed records by (tenant, id) in events_by_id, events_by_time
+// and events_by_type (pos without the source), so that a second source's
+// event replaced the first's. Migration 2 copies those tables into the v2
+// ones (cassandra_migrate.go) and leaves them for the operator to drop; a new
+// keyspace never creates them.
+var cassandraMigrations = []cassandraMigration{
+	{version: 1, description: "events by id, by time and by type, and the bucket index", superseded: true, statements: []string{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_id (
 			tenant_id text, id blob,
 			pos blob, type blob, source blob, subject blob, schema_id blob, event blob,
@@ -51,6 +55,36 @@ var cassandraMigrations = []struct {
 			tenant_id text, scope blob, bucket bigint,
 			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
 	}},
+	{version: 2, description: "events keyed by tenant, source and id (v2 tables, copied from the v1 ones)", statements: []string{
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_v2_by_id (
+			tenant_id text, id blob, source blob,
+			pos blob, type blob, subject blob, schema_id blob, event blob,
+			digest blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, id), source)) WITH CLUSTERING ORDER BY (source ASC)`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_v2_by_time (
+			tenant_id text, bucket bigint, pos blob,
+			type blob, subject blob, schema_id blob, event blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, bucket), pos)) WITH CLUSTERING ORDER BY (pos ASC)`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.events_v2_by_type (
+			tenant_id text, type blob, bucket bigint, pos blob,
+			subject blob, schema_id blob, event blob, stored_s bigint, stored_ns int,
+			PRIMARY KEY ((tenant_id, type, bucket), pos)) WITH CLUSTERING ORDER BY (pos ASC)`,
+		`CREATE TABLE IF NOT EXISTS {{ks}}.event_buckets (
+			tenant_id text, scope blob, bucket bigint,
+			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
+	}, run: (*Cassandra).copyV1},
+}
+
+// cassandraMigration is one schema version: statements ({{ks}} is the
+// keyspace) then run, when set.
+type cassandraMigration struct {
+	version     int
+	description string
+	statements  []string
+	// superseded: a later migration creates what this one did, in its new
+	// form, so a keyspace without any migration records it unapplied.
+	superseded bool
+	run        func(s *Cassandra, ctx context.Context) error
 }
 
 // cassandraCQL is every statement, with the keyspace filled in. gocql
@@ -58,7 +92,7 @@ var cassandraMigrations = []struct {
 type cassandraCQL struct {
 	ks string
 
-	getByID, readState                     string
+	getByID, lookupByID, readState         string
 	insertByID, insertByTime, insertByType string
 	deleteByTime, deleteByType             string
 	insertBucket, listBuckets              string
@@ -67,17 +101,18 @@ type cassandraCQL struct {
 func newCassandraCQL(ks string) cassandraCQL {
 	q := func(s string) string { return strings.ReplaceAll(s, "{{ks}}", ks) }
 	return cassandraCQL{
-		ks:        ks,
-		getByID:   q(`SELECT pos, type, source, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_by_id WHERE tenant_id = ? AND id = ?`),
-		readState: q(`SELECT pos, type, digest, stored_s, stored_ns FROM {{ks}}.events_by_id WHERE tenant_id = ? AND id = ?`),
-		insertByID: q(`INSERT INTO {{ks}}.events_by_id (tenant_id, id, pos, type, source, subject, schema_id, event, digest, stored_s, stored_ns)
+		ks:         ks,
+		getByID:    q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
+		lookupByID: q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? LIMIT ?`),
+		readState:  q(`SELECT pos, type, digest FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
+		insertByID: q(`INSERT INTO {{ks}}.events_v2_by_id (tenant_id, id, source, pos, type, subject, schema_id, event, digest, stored_s, stored_ns)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
-		insertByTime: q(`INSERT INTO {{ks}}.events_by_time (tenant_id, bucket, pos, type, source, subject, schema_id, event, stored_s, stored_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
-		insertByType: q(`INSERT INTO {{ks}}.events_by_type (tenant_id, type, bucket, pos, source, subject, schema_id, event, stored_s, stored_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
-		deleteByTime: q(`DELETE FROM {{ks}}.events_by_time WHERE tenant_id = ? AND bucket = ? AND pos = ?`),
-		deleteByType: q(`DELETE FROM {{ks}}.events_by_type WHERE tenant_id = ? AND type = ? AND bucket = ? AND pos = ?`),
+		insertByTime: q(`INSERT INTO {{ks}}.events_v2_by_time (tenant_id, bucket, pos, type, subject, schema_id, event, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByType: q(`INSERT INTO {{ks}}.events_v2_by_type (tenant_id, type, bucket, pos, subject, schema_id, event, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		deleteByTime: q(`DELETE FROM {{ks}}.events_v2_by_time WHERE tenant_id = ? AND bucket = ? AND pos = ?`),
+		deleteByType: q(`DELETE FROM {{ks}}.events_v2_by_type WHERE tenant_id = ? AND type = ? AND bucket = ? AND pos = ?`),
 		insertBucket: q(`INSERT INTO {{ks}}.event_buckets (tenant_id, scope, bucket) VALUES (?, ?, ?) USING TTL ?`),
 		listBuckets:  q(`SELECT bucket FROM {{ks}}.event_buckets WHERE tenant_id = ? AND scope = ? AND bucket >= ? AND bucket <= ?`),
 	}
@@ -88,11 +123,11 @@ func newCassandraCQL(ks string) cassandraCQL {
 func (c cassandraCQL) listRows(byType bool, lower, upper string) string {
 	var b strings.Builder
 	if byType {
-		b.WriteString("SELECT pos, source, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
-			".events_by_type WHERE tenant_id = ? AND type = ? AND bucket = ?")
+		b.WriteString("SELECT pos, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+			".events_v2_by_type WHERE tenant_id = ? AND type = ? AND bucket = ?")
 	} else {
-		b.WriteString("SELECT pos, type, source, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
-			".events_by_time WHERE tenant_id = ? AND bucket = ?")
+		b.WriteString("SELECT pos, type, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+			".events_v2_by_time WHERE tenant_id = ? AND bucket = ?")
 	}
 	if lower != "" {
 		b.WriteString(" AND pos " + lower + " ?")
@@ -129,24 +164,40 @@ func (s *Cassandra) migrate(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("read migrations: %w", err)
 	}
+	fresh := len(applied) == 0
 	for _, m := range cassandraMigrations {
 		if applied[m.version] {
 			continue
 		}
-		for _, stmt := range m.statements {
-			stmt = strings.ReplaceAll(stmt, "{{ks}}", ks)
-			if err := s.session.Query(stmt).WithContext(ctx).Exec(); err != nil {
-				return fmt.Errorf("migration %d: %.60s: %w", m.version, stmt, err)
-			}
+		description := m.description
+		if fresh && m.superseded {
+			description = "skipped on a new keyspace: " + m.description
+		} else if err := s.apply(ctx, m); err != nil {
+			return err
 		}
 		err := s.session.Query("INSERT INTO "+ks+".schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
-			m.version, m.description, time.Now()).WithContext(ctx).Exec()
+			m.version, description, time.Now()).WithContext(ctx).Exec()
 		if err != nil {
 			return fmt.Errorf("record migration %d: %w", m.version, err)
 		}
-		s.opts.Logger.Info("cassandra migration applied", "keyspace", ks, "version", m.version, "description", m.description)
+		s.opts.Logger.Info("cassandra migration applied", "keyspace", ks, "version", m.version, "description", description)
 	}
 	return s.checkBucketSize(ctx)
+}
+
+func (s *Cassandra) apply(ctx context.Context, m cassandraMigration) error {
+	for _, stmt := range m.statements {
+		stmt = strings.ReplaceAll(stmt, "{{ks}}", s.opts.Keyspace)
+		if err := s.session.Query(stmt).WithContext(ctx).Exec(); err != nil {
+			return fmt.Errorf("migration %d: %.60s: %w", m.version, stmt, err)
+		}
+	}
+	if m.run != nil {
+		if err := m.run(s, ctx); err != nil {
+			return fmt.Errorf("migration %d: %w", m.version, err)
+		}
+	}
+	return nil
 }
 
 func (s *Cassandra) checkBucketSize(ctx context.Context) error {

@@ -8,7 +8,7 @@ import (
 // TruncateCassandra empties the event tables, so that a test gets an empty
 // store without paying for new tables (a schema change takes about a second).
 func TruncateCassandra(ctx context.Context, s *Cassandra) error {
-	for _, table := range []string{"events_by_id", "events_by_time", "events_by_type", "event_buckets"} {
+	for _, table := range []string{"events_v2_by_id", "events_v2_by_time", "events_v2_by_type", "event_buckets"} {
 		if err := s.session.Query("TRUNCATE " + s.opts.Keyspace + "." + table).WithContext(ctx).Exec(); err != nil {
 			return err
 		}

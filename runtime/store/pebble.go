@@ -92,6 +92,14 @@ func OpenPebble(dir string, opts PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open pebble in %s: %w", dir, err)
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := migrateLayout(db, log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open pebble in %s: %w", dir, err)
+	}
 	s := &Pebble{
 		db:         db,
 		wo:         pebble.Sync,
@@ -141,33 +149,33 @@ type reader interface {
 // errMoved means the record moved between reading its id entry and its body.
 var errMoved = errors.New("record moved during read")
 
-// Get returns the record (tenant, id).
-func (s *Pebble) Get(ctx context.Context, tenant, id string) (Record, error) {
-	if !ValidTenant(tenant) || id == "" {
-		return Record{}, fmt.Errorf("store: get %s/%q: bad tenant or empty id: %w", tenant, id, ErrInvalid)
+// Get returns the record (tenant, source, id).
+func (s *Pebble) Get(ctx context.Context, tenant, source, id string) (Record, error) {
+	if err := checkKey("get", tenant, source, id); err != nil {
+		return Record{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	if err := s.enter(); err != nil {
 		return Record{}, err
 	}
 	defer s.mu.RUnlock()
-	r, err := s.get(s.db, tenant, id)
+	r, err := s.get(s.db, tenant, source, id)
 	if errors.Is(err, errMoved) {
 		// A concurrent Put moved it: a snapshot sees both entries at once.
 		snap := s.db.NewSnapshot()
 		defer snap.Close()
-		r, err = s.get(snap, tenant, id)
+		r, err = s.get(snap, tenant, source, id)
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("store: get %s/%q: %w", tenant, id, err)
+		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	return r, nil
 }
 
-func (s *Pebble) get(rd reader, tenant, id string) (Record, error) {
-	v, closer, err := rd.Get(idKey(tenant, id))
+func (s *Pebble) get(rd reader, tenant, source, id string) (Record, error) {
+	v, closer, err := rd.Get(idKey(tenant, id, source))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return Record{}, ErrNotFound
 	}
@@ -179,10 +187,19 @@ func (s *Pebble) get(rd reader, tenant, id string) (Record, error) {
 		closer.Close()
 		return Record{}, fmt.Errorf("id entry: %w", err)
 	}
-	tk := timeKey(tenant, tdesc, id)
+	r, err := s.body(rd, tenant, source, id, tdesc)
 	closer.Close()
+	return r, err
+}
 
-	body, closer, err := rd.Get(tk)
+// body reads the record at time↓ tdesc that an id entry points to.
+func (s *Pebble) body(rd reader, tenant, source, id string, tdesc []byte) (Record, error) {
+	r := Record{Tenant: tenant, ID: id}
+	var err error
+	if r.Time, _, err = decodeTimeDesc(tdesc); err != nil {
+		return Record{}, err
+	}
+	v, closer, err := rd.Get(timeKey(tenant, tdesc, id, source))
 	if errors.Is(err, pebble.ErrNotFound) {
 		if rd == reader(s.db) {
 			return Record{}, errMoved
@@ -193,14 +210,65 @@ func (s *Pebble) get(rd reader, tenant, id string) (Record, error) {
 		return Record{}, err
 	}
 	defer closer.Close()
-	r := Record{Tenant: tenant, ID: id}
-	if r.Time, _, err = decodeTimeDesc(tdesc); err != nil {
-		return Record{}, err
-	}
-	if err := decodeBody(body, &r); err != nil {
+	if err := decodeBody(v, &r); err != nil {
 		return Record{}, fmt.Errorf("body: %w", err)
 	}
+	if r.Source != source {
+		return Record{}, fmt.Errorf("body of source %q under source %q: %w", r.Source, source, errBadValue)
+	}
 	return r, nil
+}
+
+// Lookup returns the records (tenant, *, id) in source order, read from
+// one snapshot so that a record moving meanwhile is seen once.
+func (s *Pebble) Lookup(ctx context.Context, tenant, id string, limit int) ([]Record, error) {
+	if err := checkKey("lookup", tenant, "", id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: lookup %s %q: %w", tenant, id, err)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	recs, err := s.lookup(tenant, id, lookupLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: lookup %s %q: %w", tenant, id, err)
+	}
+	return recs, nil
+}
+
+func (s *Pebble) lookup(tenant, id string, limit int) ([]Record, error) {
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	prefix := idPrefix(tenant, id)
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: successor(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var recs []Record
+	for valid := it.First(); valid && len(recs) < limit; valid = it.Next() {
+		source, rest, err := decodeString(it.Key()[len(prefix):])
+		if err != nil || len(rest) != 0 {
+			return nil, fmt.Errorf("id entry %q: %w", it.Key(), errBadKey)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		tdesc, _, err := decodeIDValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("id entry %q: %w", it.Key(), err)
+		}
+		r, err := s.body(snap, tenant, source, id, tdesc)
+		if err != nil {
+			return nil, fmt.Errorf("source %q: %w", source, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, it.Error()
 }
 
 // List returns one page of q, scanning the time index, or the type index
@@ -272,7 +340,7 @@ func newSpan(q Query) (span, error) {
 			return span{}, err
 		}
 		k := appendTimeDesc(bytes.Clone(sp.prefix), pos.Time)
-		k = append(appendString(k, pos.ID), 0x00)
+		k = append(appendString(appendString(k, pos.ID), pos.Source), 0x00)
 		if bytes.Compare(k, sp.lower) > 0 {
 			sp.lower = k
 		}
@@ -296,8 +364,9 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 	}
 	defer it.Close()
 	var bodies *pebble.Iterator
+	var lo []byte
 	if q.Type != "" {
-		lo := tenantPrefix(nsByTime, q.Tenant)
+		lo = tenantPrefix(nsByTime, q.Tenant)
 		if bodies, err = rd.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: successor(lo)}); err != nil {
 			return page, err
 		}
@@ -306,7 +375,7 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 	for valid := it.First(); valid; valid = it.Next() {
 		if len(page.Records) == q.Limit {
 			last := page.Records[len(page.Records)-1]
-			page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID})
+			page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID, Source: last.Source})
 			break
 		}
 		if len(page.Records)%64 == 63 {
@@ -314,7 +383,7 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 				return Page{}, err
 			}
 		}
-		r, err := scanned(q, sp, it, bodies)
+		r, err := scanned(q, sp, it, bodies, lo)
 		if err != nil {
 			return Page{}, err
 		}
@@ -327,23 +396,25 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 }
 
 // scanned decodes the record at it: from its key and value in the time
-// index, or from its key in the type index and the body found by bodies.
-func scanned(q Query, sp span, it, bodies *pebble.Iterator) (Record, error) {
+// index, or from its key in the type index and the body found by bodies,
+// whose keys start with bodyPrefix and end like the type index's. The source
+// is read from the body.
+func scanned(q Query, sp span, it, bodies *pebble.Iterator, bodyPrefix []byte) (Record, error) {
 	key := it.Key()
 	suffix := key[len(sp.prefix):]
-	t, id, err := parseTimeSuffix(suffix)
-	if err != nil {
-		return Record{}, fmt.Errorf("key %q: %w", key, err)
+	t, id, rest, err := parseTimeID(suffix)
+	if err != nil || len(rest) < 2 || rest[len(rest)-2] != 0x00 || rest[len(rest)-1] != 0x01 {
+		return Record{}, fmt.Errorf("key %q: %w", key, errBadKey)
 	}
 	r := Record{Tenant: q.Tenant, ID: id, Time: t}
 	src := it
 	if bodies != nil {
-		tk := timeKey(q.Tenant, suffix[:timeDescLen], id)
+		tk := append(append(make([]byte, 0, len(bodyPrefix)+len(suffix)), bodyPrefix...), suffix...)
 		if !bodies.SeekGE(tk) || !bytes.Equal(bodies.Key(), tk) {
 			if err := bodies.Error(); err != nil {
 				return Record{}, err
 			}
-			return Record{}, fmt.Errorf("indexed %q has no body: %w", id, errBadValue)
+			return Record{}, fmt.Errorf("indexed %q has no body: %w", key, errBadValue)
 		}
 		src = bodies
 	}
@@ -352,7 +423,7 @@ func scanned(q Query, sp span, it, bodies *pebble.Iterator) (Record, error) {
 		return Record{}, err
 	}
 	if err := decodeBody(v, &r); err != nil {
-		return Record{}, fmt.Errorf("body of %q: %w", id, err)
+		return Record{}, fmt.Errorf("body of %q: %w", key, err)
 	}
 	return r, nil
 }

@@ -6,21 +6,30 @@ import (
 	"time"
 )
 
-// Pebble key layout. Each keyspace starts with one byte, then the tenant, so
-// that a tenant's entries of a keyspace are one contiguous span:
+// Pebble key layout (layout 2). Each keyspace starts with one byte, then
+// the tenant, so that a tenant's entries of a keyspace are one contiguous
+// span:
 //
-//	'i' tenant id                → idValue: where the record's body lives
-//	't' tenant time↓ id          → the record body (List without type)
-//	'y' tenant type time↓ id     → empty (List by type; bodies read via 't')
+//	'I' tenant id source           → idValue: where the record's body lives
+//	'T' tenant time↓ id source     → the record body (List without type)
+//	'Y' tenant type time↓ id source → empty (List by type; bodies read via 'T')
+//	'm' "layout"                   → the layout version (one byte)
 //
-// Strings are escaped and terminated (see appendString) so that no two
-// (tenant, id) pairs share a key, a tenant's span never contains another
-// tenant's keys, and byte order equals string order. time↓ is the event time
-// inverted (timeDescLen bytes) so that ascending keys mean newest first.
+// A record is (tenant, source, id); the id comes before the source in 'I' so
+// that the records sharing an id (Lookup) are one span. Strings are escaped
+// and terminated (see appendString) so that no two (tenant, id, source)
+// triples share a key, a tenant's span never contains another tenant's keys,
+// and byte order equals string order. time↓ is the event time inverted
+// (timeDescLen bytes) so that ascending keys mean newest first.
+//
+// Layout 1 (before records were keyed by source) had 'i' tenant id, 't'
+// tenant time↓ id and 'y' tenant type time↓ id, and no 'm' key; OpenPebble
+// rewrites such a store into layout 2 (pebble_migrate.go).
 const (
-	nsByID   byte = 'i'
-	nsByTime byte = 't'
-	nsByType byte = 'y'
+	nsByID   byte = 'I'
+	nsByTime byte = 'T'
+	nsByType byte = 'Y'
+	nsMeta   byte = 'm'
 
 	timeDescLen = 12
 )
@@ -106,33 +115,57 @@ func tenantPrefix(ns byte, tenant string) []byte {
 	return appendString([]byte{ns}, tenant)
 }
 
-func idKey(tenant, id string) []byte {
+func idKey(tenant, id, source string) []byte {
+	k := make([]byte, 0, 1+len(tenant)+len(id)+len(source)+8)
+	return appendString(appendString(appendString(append(k, nsByID), tenant), id), source)
+}
+
+// idPrefix is the span of a tenant's records with this id, any source.
+func idPrefix(tenant, id string) []byte {
 	return appendString(tenantPrefix(nsByID, tenant), id)
 }
 
 // timeKey is the body's key; tdesc is appendTimeDesc of the event time.
-func timeKey(tenant string, tdesc []byte, id string) []byte {
-	k := append(tenantPrefix(nsByTime, tenant), tdesc...)
-	return appendString(k, id)
+func timeKey(tenant string, tdesc []byte, id, source string) []byte {
+	k := make([]byte, 0, 1+len(tenant)+timeDescLen+len(id)+len(source)+8)
+	k = appendString(append(k, nsByTime), tenant)
+	k = append(k, tdesc...)
+	return appendString(appendString(k, id), source)
 }
 
-func typeKey(tenant, typ string, tdesc []byte, id string) []byte {
-	k := append(appendString(tenantPrefix(nsByType, tenant), typ), tdesc...)
-	return appendString(k, id)
+func typeKey(tenant, typ string, tdesc []byte, id, source string) []byte {
+	k := make([]byte, 0, 1+len(tenant)+len(typ)+timeDescLen+len(id)+len(source)+10)
+	k = appendString(appendString(append(k, nsByType), tenant), typ)
+	k = append(k, tdesc...)
+	return appendString(appendString(k, id), source)
 }
 
-// parseTimeSuffix splits the "time↓ id" end of a 't' or 'y' key whose prefix
-// (keyspace, tenant, type) has been removed.
-func parseTimeSuffix(b []byte) (time.Time, string, error) {
+// parseTimeSuffix splits the "time↓ id source" end of a 'T' or 'Y' key
+// whose prefix (keyspace, tenant, type) has been removed.
+func parseTimeSuffix(b []byte) (time.Time, string, string, error) {
+	t, id, rest, err := parseTimeID(b)
+	if err != nil {
+		return time.Time{}, "", "", err
+	}
+	source, rest, err := decodeString(rest)
+	if err != nil || len(rest) != 0 {
+		return time.Time{}, "", "", errBadKey
+	}
+	return t, id, source, nil
+}
+
+// parseTimeID decodes the time and id of a "time↓ id source" suffix and
+// returns the encoded source that follows.
+func parseTimeID(b []byte) (time.Time, string, []byte, error) {
 	t, rest, err := decodeTimeDesc(b)
 	if err != nil {
-		return time.Time{}, "", err
+		return time.Time{}, "", nil, err
 	}
 	id, rest, err := decodeString(rest)
-	if err != nil || len(rest) != 0 {
-		return time.Time{}, "", errBadKey
+	if err != nil {
+		return time.Time{}, "", nil, errBadKey
 	}
-	return t, id, nil
+	return t, id, rest, nil
 }
 
 // successor returns the smallest byte string greater than every string with

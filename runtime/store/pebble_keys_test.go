@@ -116,27 +116,34 @@ func FuzzTimeDesc(f *testing.F) {
 	})
 }
 
-// FuzzKeys checks the composite keys: distinct (tenant, id) pairs get
-// distinct keys, a tenant's span holds only its own keys, and time index
-// keys parse back and sort by (time desc, id).
+// FuzzKeys checks the composite keys: distinct (tenant, source, id) triples
+// get distinct keys, a tenant's span holds only its own keys, an id's span
+// holds exactly its sources' entries, and time index keys parse back and sort
+// by (time desc, id, source).
 func FuzzKeys(f *testing.F) {
-	f.Add("acme", "a", "acme2", "a", int64(1), int64(1))
-	f.Add("a", "b\x00", "a", "b", int64(5), int64(-5))
-	f.Add("a", "-b", "a-b", "", int64(0), int64(0))
-	f.Fuzz(func(t *testing.T, t1, id1, t2, id2 string, n1, n2 int64) {
+	f.Add("acme", "a", "/s", "acme2", "a", "/s", int64(1), int64(1))
+	f.Add("a", "b\x00", "/s", "a", "b", "\x00/s", int64(5), int64(-5))
+	f.Add("a", "-b", "", "a-b", "", "-b", int64(0), int64(0))
+	f.Add("a", "x", "/one", "a", "x", "/two", int64(3), int64(3))
+	f.Fuzz(func(t *testing.T, t1, id1, s1, t2, id2, s2 string, n1, n2 int64) {
 		if !ValidTenant(t1) || !ValidTenant(t2) {
 			return
 		}
-		if (t1 == t2 && id1 == id2) != bytes.Equal(idKey(t1, id1), idKey(t2, id2)) {
-			t.Fatalf("idKey(%q,%q) vs idKey(%q,%q): equality does not match the pairs'", t1, id1, t2, id2)
+		same := t1 == t2 && id1 == id2 && s1 == s2
+		if same != bytes.Equal(idKey(t1, id1, s1), idKey(t2, id2, s2)) {
+			t.Fatalf("idKey(%q,%q,%q) vs idKey(%q,%q,%q): equality does not match the triples'", t1, id1, s1, t2, id2, s2)
+		}
+		p := idPrefix(t1, id1)
+		if in := bytes.HasPrefix(idKey(t2, id2, s2), p); in != (t1 == t2 && id1 == id2) {
+			t.Fatalf("idKey(%q,%q,%q) in the span of id %q of %q: %t", t2, id2, s2, id1, t1, in)
 		}
 		tm1, tm2 := time.Unix(0, n1).UTC(), time.Unix(0, n2).UTC()
-		k1 := timeKey(t1, appendTimeDesc(nil, tm1), id1)
-		k2 := timeKey(t2, appendTimeDesc(nil, tm2), id2)
+		k1 := timeKey(t1, appendTimeDesc(nil, tm1), id1, s1)
+		k2 := timeKey(t2, appendTimeDesc(nil, tm2), id2, s2)
 		for _, ns := range []byte{nsByID, nsByTime} {
 			lo := tenantPrefix(ns, t1)
 			hi := successor(lo)
-			key := idKey(t2, id2)
+			key := idKey(t2, id2, s2)
 			if ns == nsByTime {
 				key = k2
 			}
@@ -145,18 +152,21 @@ func FuzzKeys(f *testing.F) {
 				t.Fatalf("key of tenant %q in span of tenant %q: %t", t2, t1, in)
 			}
 		}
-		p := tenantPrefix(nsByTime, t1)
-		gotT, gotID, err := parseTimeSuffix(k1[len(p):])
-		if err != nil || !gotT.Equal(tm1) || gotID != id1 {
-			t.Fatalf("parse of timeKey(%q, %v, %q) = %v, %q, %v", t1, tm1, id1, gotT, gotID, err)
+		tp := tenantPrefix(nsByTime, t1)
+		gotT, gotID, gotSrc, err := parseTimeSuffix(k1[len(tp):])
+		if err != nil || !gotT.Equal(tm1) || gotID != id1 || gotSrc != s1 {
+			t.Fatalf("parse of timeKey(%q, %v, %q, %q) = %v, %q, %q, %v", t1, tm1, id1, s1, gotT, gotID, gotSrc, err)
 		}
 		if t1 == t2 {
 			want := tm2.Compare(tm1) // newer first
 			if want == 0 {
 				want = strings.Compare(id1, id2)
 			}
+			if want == 0 {
+				want = strings.Compare(s1, s2)
+			}
 			if got := bytes.Compare(k1, k2); got != want {
-				t.Fatalf("timeKey order of (%v,%q) vs (%v,%q): %d, want %d", tm1, id1, tm2, id2, got, want)
+				t.Fatalf("timeKey order of (%v,%q,%q) vs (%v,%q,%q): %d, want %d", tm1, id1, s1, tm2, id2, s2, got, want)
 			}
 		}
 	})

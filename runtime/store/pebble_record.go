@@ -8,11 +8,12 @@ import (
 )
 
 // Value encodings of the Pebble backend. Both start with a format version
-// byte so that a later layout can be read beside this one.
+// byte so that a later layout can be read beside this one. Key layout 2
+// kept layout 1's values as they were.
 //
-//	body    (key 't'): version, StoredAt (seconds int64, nanoseconds uint32),
+//	body    (key 'T'): version, StoredAt (seconds int64, nanoseconds uint32),
 //	                   uvarint-prefixed Type, Source, Subject, SchemaID, then Event
-//	idValue (key 'i'): version, time↓ of the body key, then Type
+//	idValue (key 'I'): version, time↓ of the body key, then Type
 const (
 	bodyVersion    = 1
 	bodyStoredAt   = 1  // offset of StoredAt
@@ -56,6 +57,24 @@ func decodeBody(b []byte, r *Record) error {
 	}
 	r.Event = bytes.Clone(rest)
 	return nil
+}
+
+// bodyTypeSource returns the Type and Source of a body.
+func bodyTypeSource(b []byte) (typ, source string, err error) {
+	if len(b) < bodyContent || b[0] != bodyVersion {
+		return "", "", errBadValue
+	}
+	rest := b[bodyContent:]
+	var out [2]string
+	for i := range out {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return "", "", errBadValue
+		}
+		out[i] = string(rest[w : w+int(n)])
+		rest = rest[w+int(n):]
+	}
+	return out[0], out[1], nil
 }
 
 // sameContent reports whether two bodies differ at most in StoredAt.

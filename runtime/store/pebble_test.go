@@ -48,13 +48,13 @@ func TestPebbleReopen(t *testing.T) {
 	}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)
 	recs := []store.Record{
-		{Tenant: "acme", ID: "a", Type: "t.one", Time: t0, Event: []byte(`{"id":"a"}`)},
-		{Tenant: "acme", ID: "b", Type: "t.two", Time: t0.Add(time.Second), Event: []byte(`{"id":"b"}`)},
+		{Tenant: "acme", Source: "/s", ID: "a", Type: "t.one", Time: t0, Event: []byte(`{"id":"a"}`)},
+		{Tenant: "acme", Source: "/s", ID: "b", Type: "t.two", Time: t0.Add(time.Second), Event: []byte(`{"id":"b"}`)},
 	}
 	if err := s.Put(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := s.Get(ctx, "acme", "a")
+	stored, err := s.Get(ctx, "acme", "/s", "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestPebbleReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close = %v, want nil", err)
 	}
-	if _, err := s.Get(ctx, "acme", "a"); !errors.Is(err, store.ErrClosed) {
+	if _, err := s.Get(ctx, "acme", "/s", "a"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Get after Close = %v, want ErrClosed", err)
 	}
 	if err := s.Put(ctx, recs); !errors.Is(err, store.ErrClosed) {
@@ -79,7 +79,7 @@ func TestPebbleReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	got, err := s.Get(ctx, "acme", "a")
+	got, err := s.Get(ctx, "acme", "/s", "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestPebbleCloseDrains(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			r := store.Record{Tenant: "acme", ID: string(rune('a' + i)), Type: "t", Time: time.Now()}
+			r := store.Record{Tenant: "acme", Source: "/s", ID: string(rune('a' + i)), Type: "t", Time: time.Now()}
 			errs <- s.Put(context.Background(), []store.Record{r})
 		}()
 	}

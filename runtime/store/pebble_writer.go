@@ -23,10 +23,10 @@ type putRequest struct {
 // prepared is a record encoded by its caller's goroutine, so that the writer
 // only looks up and commits.
 type prepared struct {
-	tenant, id, typ string
-	idKey           []byte
-	tdesc           []byte // time↓ of the event time
-	body            []byte
+	tenant, source, id, typ string
+	idKey                   []byte
+	tdesc                   []byte // time↓ of the event time
+	body                    []byte
 }
 
 // Put upserts recs in one batch committed with the group of Puts waiting at
@@ -76,8 +76,8 @@ func prepare(r *Record, now time.Time, p *prepared) error {
 		c.StoredAt = now
 	}
 	*p = prepared{
-		tenant: c.Tenant, id: c.ID, typ: c.Type,
-		idKey: idKey(c.Tenant, c.ID),
+		tenant: c.Tenant, source: c.Source, id: c.ID, typ: c.Type,
+		idKey: idKey(c.Tenant, c.ID, c.Source),
 		tdesc: appendTimeDesc(nil, c.Time),
 		body:  encodeBody(&c),
 	}
@@ -148,12 +148,12 @@ func (s *Pebble) commit(group []*putRequest) error {
 }
 
 func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
-	tk := timeKey(p.tenant, p.tdesc, p.id)
+	tk := timeKey(p.tenant, p.tdesc, p.id, p.source)
 	if cur.exists && bytes.Equal(cur.tdesc, p.tdesc) && cur.typ == p.typ {
 		if cur.body == nil {
 			body, err := s.read(tk)
 			if err != nil {
-				return fmt.Errorf("body of %s/%q: %w", p.tenant, p.id, err)
+				return fmt.Errorf("body of %s %q/%q: %w", p.tenant, p.source, p.id, err)
 			}
 			cur.body = body
 		}
@@ -164,10 +164,10 @@ func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
 		return b.Set(tk, p.body, nil)
 	}
 	if cur.exists {
-		if err := b.Delete(timeKey(p.tenant, cur.tdesc, p.id), nil); err != nil {
+		if err := b.Delete(timeKey(p.tenant, cur.tdesc, p.id, p.source), nil); err != nil {
 			return err
 		}
-		if err := b.Delete(typeKey(p.tenant, cur.typ, cur.tdesc, p.id), nil); err != nil {
+		if err := b.Delete(typeKey(p.tenant, cur.typ, cur.tdesc, p.id, p.source), nil); err != nil {
 			return err
 		}
 	}
@@ -178,10 +178,10 @@ func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
 	if err := b.Set(tk, p.body, nil); err != nil {
 		return err
 	}
-	return b.Set(typeKey(p.tenant, p.typ, p.tdesc, p.id), nil, nil)
+	return b.Set(typeKey(p.tenant, p.typ, p.tdesc, p.id, p.source), nil, nil)
 }
 
-// load reads the stored state of every (tenant, id) of the group. One
+// load reads the stored state of every (tenant, source, id) of the group. One
 // iterator seeking through the sorted keys costs about a quarter of as many
 // point Gets, and the lookups are most of the writer's own work.
 func (s *Pebble) load(group []*putRequest) (map[string]*slot, error) {

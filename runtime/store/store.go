@@ -8,22 +8,31 @@ import (
 )
 
 // Store keeps processed events. Implementations are safe for concurrent use.
+//
+// A record's identity is (Tenant, Source, ID), a CloudEvent's: two events
+// with the same id from different sources are two records.
 type Store interface {
-	// Put upserts a batch of records keyed by (Tenant, ID). Re-putting a
-	// record whose content (everything but StoredAt) equals the stored one
-	// changes nothing, StoredAt included; a record with new content replaces
-	// the old one, and when its Time or Type changed it moves in List order.
-	// When Put returns nil the whole batch is durable (unless the backend was
-	// opened without sync). A batch that names the same (Tenant, ID) twice
-	// keeps the last. Put sets StoredAt to the current time when it is zero.
-	// A Put that returns a context error may or may not have been applied;
-	// retrying it is safe. Put does not keep recs or their Event slices after
-	// it returns, so callers may reuse their buffers.
+	// Put upserts a batch of records keyed by (Tenant, Source, ID).
+	// Re-putting a record whose content (everything but StoredAt) equals the
+	// stored one changes nothing, StoredAt included; a record with new content
+	// replaces the old one, and when its Time or Type changed it moves in List
+	// order. When Put returns nil the whole batch is durable (unless the
+	// backend was opened without sync). A batch that names the same (Tenant,
+	// Source, ID) twice keeps the last. Put sets StoredAt to the current time
+	// when it is zero. A Put that returns a context error may or may not have
+	// been applied; retrying it is safe. Put does not keep recs or their Event
+	// slices after it returns, so callers may reuse their buffers.
 	Put(ctx context.Context, recs []Record) error
-	// Get returns the record (tenant, id), or an error wrapping ErrNotFound.
-	Get(ctx context.Context, tenant, id string) (Record, error)
+	// Get returns the record (tenant, source, id), or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, tenant, source, id string) (Record, error)
+	// Lookup returns the tenant's records with this id, whatever their
+	// source, in source order (bytes), at most limit of them (0 means
+	// DefaultLimit, more than MaxLimit means MaxLimit). No record is an empty
+	// result, not an error.
+	Lookup(ctx context.Context, tenant, id string, limit int) ([]Record, error)
 	// List returns one page of a tenant's records, newest event time first
-	// (ties by id ascending). See Query for the filters.
+	// (ties by id, then source, ascending). See Query for the filters.
 	List(ctx context.Context, q Query) (Page, error)
 	// Close waits for in-flight calls, then releases the store; later calls
 	// fail with ErrClosed.
@@ -33,10 +42,11 @@ type Store interface {
 // Record is one processed event as stored. It is plain data: the store keeps
 // the processed CloudEvent as JSON and copies the attributes it queries by.
 type Record struct {
+	// Tenant, Source and ID are the record's identity.
 	Tenant  string
+	Source  string
 	ID      string
 	Type    string
-	Source  string
 	Subject string
 	// Time is the event time, the List order. The store keeps it in UTC with
 	// nanosecond precision. A zero Time sorts oldest and only matches queries
@@ -84,7 +94,7 @@ const (
 var (
 	// ErrNotFound is wrapped by Get when the record does not exist.
 	ErrNotFound = errors.New("record not found")
-	// ErrInvalid is wrapped by Put and List for a malformed record or query
+	// ErrInvalid is wrapped by every call for a malformed record, key or query
 	// (the caller's fault: HTTP 400).
 	ErrInvalid = errors.New("invalid argument")
 	// ErrInvalidCursor is wrapped by List when the cursor is malformed or was
@@ -117,11 +127,38 @@ func CheckRecord(r *Record) error {
 	case !ValidTenant(r.Tenant):
 		return fmt.Errorf("record %q: tenant %q does not match [a-z0-9][a-z0-9_-]{0,62}: %w", r.ID, r.Tenant, ErrInvalid)
 	case r.ID == "":
-		return fmt.Errorf("record of tenant %q: empty id: %w", r.Tenant, ErrInvalid)
+		return fmt.Errorf("record of tenant %q, source %q: empty id: %w", r.Tenant, r.Source, ErrInvalid)
+	case r.Source == "":
+		return fmt.Errorf("record %s/%q: empty source: %w", r.Tenant, r.ID, ErrInvalid)
 	case r.Type == "":
-		return fmt.Errorf("record %s/%q: empty type: %w", r.Tenant, r.ID, ErrInvalid)
+		return fmt.Errorf("record %s %q/%q: empty type: %w", r.Tenant, r.Source, r.ID, ErrInvalid)
 	}
 	return nil
+}
+
+// checkKey reports why a Get (with a source) or a Lookup (source "") cannot
+// name a record, wrapping ErrInvalid.
+func checkKey(op, tenant, source, id string) error {
+	switch {
+	case !ValidTenant(tenant):
+		return fmt.Errorf("store: %s %s %q/%q: tenant does not match [a-z0-9][a-z0-9_-]{0,62}: %w", op, tenant, source, id, ErrInvalid)
+	case id == "":
+		return fmt.Errorf("store: %s %s %q: empty id: %w", op, tenant, source, ErrInvalid)
+	case source == "" && op == "get":
+		return fmt.Errorf("store: get %s %q: empty source: %w", tenant, id, ErrInvalid)
+	}
+	return nil
+}
+
+// lookupLimit applies Lookup's page size bounds.
+func lookupLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
 }
 
 // NormalizeQuery checks q and applies the defaults: the page size bounds

@@ -12,9 +12,9 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// testConcurrentPut has writers race on a shared pool of ids, moving them
-// between times and types, then checks that the indexes agree with Get: one
-// entry per id, at the time and type its stored version has, with content
+// testConcurrentPut has writers race on a shared pool of ids from two
+// sources, moving them between times and types, then checks that the indexes
+// agree with Get: one entry per (source, id), at the time and type its stored version has, with content
 // that one of the writers wrote. A store whose read-before-write races leaves
 // stale index entries behind and fails here.
 func testConcurrentPut(t *testing.T, s store.Store) {
@@ -27,7 +27,7 @@ func testConcurrentPut(t *testing.T, s store.Store) {
 	types := []string{typeOrder, "com.acme.order.shipped"}
 	var (
 		mu      sync.Mutex
-		written = map[string]map[string]bool{} // id → events written
+		written = map[string]map[string]bool{} // source id → events written
 	)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -44,14 +44,16 @@ func testConcurrentPut(t *testing.T, s store.Store) {
 						id = fmt.Sprintf("own-%d-%d-%d", w, b, i)
 					}
 					at := t0.Add(time.Duration(rnd.IntN(5)) * time.Second)
-					recs[i] = rec(tenant, id, types[rnd.IntN(2)], at, fmt.Sprintf("w%d-b%d-i%d", w, b, i))
+					src := []string{source, "/other"}[rnd.IntN(2)]
+					recs[i] = recFrom(tenant, src, id, types[rnd.IntN(2)], at, fmt.Sprintf("w%d-b%d-i%d", w, b, i))
 				}
 				mu.Lock()
 				for _, r := range recs {
-					if written[r.ID] == nil {
-						written[r.ID] = map[string]bool{}
+					k := r.Source + " " + r.ID
+					if written[k] == nil {
+						written[k] = map[string]bool{}
 					}
-					written[r.ID][string(r.Event)] = true
+					written[k][string(r.Event)] = true
 				}
 				mu.Unlock()
 				if err := s.Put(context.Background(), recs); err != nil {
@@ -70,13 +72,13 @@ func testConcurrentPut(t *testing.T, s store.Store) {
 	all := listAll(t, s, store.Query{Tenant: tenant, Limit: 77})
 	checkOrder(t, "List after concurrent Puts", all)
 	if len(all) != len(written) {
-		t.Errorf("List after concurrent Puts: %d records, want %d distinct ids", len(all), len(written))
+		t.Errorf("List after concurrent Puts: %d records, want %d distinct (source, id)", len(all), len(written))
 	}
 	byType := 0
 	for _, typ := range types {
 		for _, r := range listAll(t, s, store.Query{Tenant: tenant, Type: typ}) {
 			byType++
-			if g := get(t, s, tenant, r.ID); r.Type != typ || g.Type != typ || !g.Time.Equal(r.Time) {
+			if g := getFrom(t, s, tenant, r.Source, r.ID); r.Type != typ || g.Type != typ || !g.Time.Equal(r.Time) {
 				t.Errorf("type index lists %q as %s at %v; Get says %s at %v", r.ID, typ, r.Time, g.Type, g.Time)
 			}
 		}
@@ -85,11 +87,11 @@ func testConcurrentPut(t *testing.T, s store.Store) {
 		t.Errorf("type indexes hold %d records, want %d", byType, len(written))
 	}
 	for _, r := range all {
-		g := get(t, s, tenant, r.ID)
+		g := getFrom(t, s, tenant, r.Source, r.ID)
 		if !g.Time.Equal(r.Time) || g.Type != r.Type || !bytes.Equal(g.Event, r.Event) {
 			t.Errorf("List and Get disagree on %q: %v %s vs %v %s", r.ID, r.Time, r.Type, g.Time, g.Type)
 		}
-		if !written[r.ID][string(g.Event)] {
+		if !written[r.Source+" "+r.ID][string(g.Event)] {
 			t.Errorf("record %q holds an event no writer wrote: %s", r.ID, g.Event)
 		}
 		if !bytes.Contains(g.Event, []byte(g.Time.Format(time.RFC3339Nano))) || !bytes.Contains(g.Event, []byte(g.Type)) {
@@ -144,7 +146,7 @@ func testReadsDuringMoves(t *testing.T, s store.Store) {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
 				id := fmt.Sprintf("m-%02d", (i*7+reader)%n)
-				r, err := s.Get(context.Background(), tenant, id)
+				r, err := s.Get(context.Background(), tenant, source, id)
 				if err != nil {
 					t.Errorf("Get(%q) while it moves: %v", id, err)
 					return
@@ -152,6 +154,13 @@ func testReadsDuringMoves(t *testing.T, s store.Store) {
 				if !consistent(r) {
 					t.Errorf("Get(%q) mixes versions: %v %s %s", id, r.Time, r.Type, r.Event)
 					return
+				}
+				if i%5 == 0 {
+					l, err := s.Lookup(context.Background(), tenant, id, 0)
+					if err != nil || len(l) != 1 || !consistent(l[0]) {
+						t.Errorf("Lookup(%q) while it moves: %d records, %v", id, len(l), err)
+						return
+					}
 				}
 				if i%10 != 0 {
 					continue

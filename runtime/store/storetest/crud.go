@@ -21,7 +21,9 @@ func testPutGet(t *testing.T, s store.Store) {
 		rec(tenant, "ünïcödé", "com.acme.payment.settled", t0.In(berlin), "5"), // stored in UTC
 		rec(tenant, strings.Repeat("long", 300), typeOrder, time.Date(1969, 7, 20, 20, 17, 40, 1, time.UTC), "6"),
 		rec(tenant, "zero-time", typeOrder, time.Time{}, "7"),
-		{Tenant: tenant, ID: "bare", Type: typeOrder, Time: t0}, // empty optional fields
+		{Tenant: tenant, ID: "bare", Source: source, Type: typeOrder, Time: t0}, // empty optional fields
+		recFrom(tenant, "src\x00with\x00nul\xff", "odd-source", typeOrder, t0, "9"),
+		recFrom(tenant, strings.Repeat("s", 2000), "long-source", typeOrder, t0, "10"),
 	}
 	explicit := rec(tenant, "explicit-stored-at", typeOrder, t0, "8")
 	explicit.StoredAt = time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -31,7 +33,7 @@ func testPutGet(t *testing.T, s store.Store) {
 	put(t, s, recs...)
 	end := time.Now()
 	for _, want := range recs {
-		got := get(t, s, want.Tenant, want.ID)
+		got := getFrom(t, s, want.Tenant, want.Source, want.ID)
 		sameRecord(t, got, want)
 		if want.StoredAt.IsZero() && (got.StoredAt.Before(start.Add(-time.Second)) || got.StoredAt.After(end.Add(time.Second))) {
 			t.Errorf("record %q: StoredAt %v, want the time of Put (%v..%v)", want.ID, got.StoredAt, start, end)
@@ -50,19 +52,27 @@ func testPutGet(t *testing.T, s store.Store) {
 
 func testNotFound(t *testing.T, s store.Store) {
 	put(t, s, rec("other", "only-there", typeOrder, t0, "x"))
-	for _, c := range []struct{ tenant, id string }{
-		{tenant, "missing"},
-		{tenant, "only-there"}, // exists, but in another tenant
-		{"other", "only-ther"},
-		{"other", "only-there\x00"},
+	for _, c := range []struct{ tenant, source, id string }{
+		{tenant, source, "missing"},
+		{tenant, source, "only-there"}, // exists, but in another tenant
+		{"other", source, "only-ther"},
+		{"other", source, "only-there\x00"},
+		{"other", "/other", "only-there"}, // exists, but from another source
+		{"other", source + "\x00", "only-there"},
+		{"other", "/tes", "only-there"},
 	} {
-		_, err := s.Get(context.Background(), c.tenant, c.id)
+		_, err := s.Get(context.Background(), c.tenant, c.source, c.id)
 		if !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Get(%s, %q) = %v, want ErrNotFound", c.tenant, c.id, err)
+			t.Errorf("Get(%s, %q, %q) = %v, want ErrNotFound", c.tenant, c.source, c.id, err)
 			continue
 		}
 		if !strings.Contains(err.Error(), c.tenant) {
-			t.Errorf("Get(%s, %q) error %q does not name the tenant", c.tenant, c.id, err)
+			t.Errorf("Get(%s, %q, %q) error %q does not name the tenant", c.tenant, c.source, c.id, err)
+		}
+	}
+	for _, c := range []struct{ tenant, id string }{{tenant, "only-there"}, {"other", "only-ther"}, {"other", "only-there\x00"}} {
+		if got := lookup(t, s, c.tenant, c.id, 0); len(got) != 0 {
+			t.Errorf("Lookup(%s, %q) = %d records, want none", c.tenant, c.id, len(got))
 		}
 	}
 }
@@ -77,6 +87,7 @@ func testInvalid(t *testing.T, s store.Store) {
 		rec("ac me", "a", typeOrder, t0, ""),
 		rec(strings.Repeat("a", 64), "a", typeOrder, t0, ""),
 		rec(tenant, "", typeOrder, t0, ""),
+		recFrom(tenant, "", "a", typeOrder, t0, ""),
 		rec(tenant, "a", "", t0, ""),
 	} {
 		// The good record must not be stored either: a batch is all or nothing.
@@ -84,11 +95,18 @@ func testInvalid(t *testing.T, s store.Store) {
 			t.Errorf("Put(%s) = %v, want ErrInvalid", brief(bad), err)
 		}
 	}
-	if _, err := s.Get(ctx, tenant, good.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Get(ctx, tenant, source, good.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a batch with an invalid record stored its valid one: Get = %v", err)
 	}
-	if _, err := s.Get(ctx, "Not-A-Tenant", "x"); !errors.Is(err, store.ErrInvalid) {
-		t.Errorf("Get(bad tenant) = %v, want ErrInvalid", err)
+	for _, k := range [][3]string{{"Not-A-Tenant", source, "x"}, {tenant, "", "x"}, {tenant, source, ""}} {
+		if _, err := s.Get(ctx, k[0], k[1], k[2]); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Get(%q, %q, %q) = %v, want ErrInvalid", k[0], k[1], k[2], err)
+		}
+	}
+	for _, k := range [][2]string{{"Not-A-Tenant", "x"}, {"", "x"}, {tenant, ""}} {
+		if _, err := s.Lookup(ctx, k[0], k[1], 0); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Lookup(%q, %q) = %v, want ErrInvalid", k[0], k[1], err)
+		}
 	}
 	for _, q := range []store.Query{
 		{Tenant: ""},
@@ -112,8 +130,11 @@ func testContext(t *testing.T, s store.Store) {
 	if err := s.Put(ctx, []store.Record{rec(tenant, "b", typeOrder, t0, "b")}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Put(cancelled) = %v, want context.Canceled", err)
 	}
-	if _, err := s.Get(ctx, tenant, "a"); !errors.Is(err, context.Canceled) {
+	if _, err := s.Get(ctx, tenant, source, "a"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Get(cancelled) = %v, want context.Canceled", err)
+	}
+	if _, err := s.Lookup(ctx, tenant, "a", 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Lookup(cancelled) = %v, want context.Canceled", err)
 	}
 	if _, err := s.List(ctx, store.Query{Tenant: tenant}); !errors.Is(err, context.Canceled) {
 		t.Errorf("List(cancelled) = %v, want context.Canceled", err)
@@ -151,7 +172,7 @@ func testUpsertReplacesContent(t *testing.T, s store.Store) {
 	first := get(t, s, tenant, "r")
 	time.Sleep(2 * time.Millisecond)
 	updated := rec(tenant, "r", typeOrder, t0, "new")
-	updated.Source, updated.SchemaID = "/elsewhere", typeOrder+"/v2"
+	updated.SchemaID = typeOrder + "/v2"
 	put(t, s, updated)
 
 	got := get(t, s, tenant, "r")
@@ -218,6 +239,9 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 		if !bytes.Contains(got.Event, []byte(`"tag":"`+tn+`"`)) || got.Tenant != tn {
 			t.Errorf("Get(%s, shared) returned tenant %s's record: %s", tn, got.Tenant, got.Event)
 		}
+		if l := lookup(t, s, tn, "shared", 0); len(l) != 1 || l[0].Tenant != tn || !bytes.Contains(l[0].Event, []byte(`"tag":"`+tn+`"`)) {
+			t.Errorf("Lookup(%s, shared) = %d records, want its own one", tn, len(l))
+		}
 		for _, q := range []store.Query{{Tenant: tn}, {Tenant: tn, Type: typeOrder}, {Tenant: tn, From: t0.Add(-2 * time.Hour)}} {
 			all := listAll(t, s, q)
 			wantIDs(t, "List of "+tn, all, "shared", "own-"+tn)
@@ -228,7 +252,7 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if _, err := s.Get(context.Background(), "a", "own-ab"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Get(context.Background(), "a", source, "own-ab"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get(a, own-ab) = %v, want ErrNotFound", err)
 	}
 }

@@ -1,5 +1,5 @@
 // Package storetest is the contract every store.Store backend must keep:
-// upsert by (tenant, id), tenant isolation, the List order, filters, bounds
+// upsert by (tenant, source, id), Lookup by id across sources, tenant isolation, the List order, filters, bounds
 // and cursors, page sizes and concurrent Puts. A backend's tests call Run
 // with a function that opens an empty store; run them with -race.
 //
@@ -30,6 +30,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Context", testContext},
 		{"UpsertIdempotent", testUpsertIdempotent},
 		{"UpsertReplacesContent", testUpsertReplacesContent},
+		{"SourceIdentity", testSourceIdentity},
+		{"SourcePaging", testSourcePaging},
+		{"Lookup", testLookup},
 		{"ReputMoves", testReputMoves},
 		{"TenantIsolation", testTenantIsolation},
 		{"TypeFilter", testTypeFilter},
@@ -56,15 +59,22 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 const (
 	tenant    = "acme"
 	typeOrder = "com.acme.order.created"
+	// source is the source of the records rec builds.
+	source = "/test"
 )
 
-// rec builds a record whose Event is a small structured CloudEvent naming
-// tag, so that two versions of a record differ in content.
+// rec builds a record of source whose Event is a small structured
+// CloudEvent naming tag, so that two versions of a record differ in content.
 func rec(tenant, id, typ string, at time.Time, tag string) store.Record {
-	ev := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"time":%q,"tenantid":%q,"data":{"tag":%q}}`,
-		id, typ, at.Format(time.RFC3339Nano), tenant, tag)
+	return recFrom(tenant, source, id, typ, at, tag)
+}
+
+// recFrom is rec with another source.
+func recFrom(tenant, src, id, typ string, at time.Time, tag string) store.Record {
+	ev := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":%q,"type":%q,"time":%q,"tenantid":%q,"data":{"tag":%q}}`,
+		id, src, typ, at.Format(time.RFC3339Nano), tenant, tag)
 	return store.Record{
-		Tenant: tenant, ID: id, Type: typ, Source: "/test", Subject: "s-" + tag,
+		Tenant: tenant, ID: id, Type: typ, Source: src, Subject: "s-" + tag,
 		Time: at, SchemaID: typ + "/v1", Event: []byte(ev),
 	}
 }
@@ -76,13 +86,28 @@ func put(t *testing.T, s store.Store, recs ...store.Record) {
 	}
 }
 
+// get returns the record (tenant, source, id).
 func get(t *testing.T, s store.Store, tenant, id string) store.Record {
 	t.Helper()
-	r, err := s.Get(context.Background(), tenant, id)
+	return getFrom(t, s, tenant, source, id)
+}
+
+func getFrom(t *testing.T, s store.Store, tenant, src, id string) store.Record {
+	t.Helper()
+	r, err := s.Get(context.Background(), tenant, src, id)
 	if err != nil {
-		t.Fatalf("Get(%s, %q): %v", tenant, id, err)
+		t.Fatalf("Get(%s, %q, %q): %v", tenant, src, id, err)
 	}
 	return r
+}
+
+func lookup(t *testing.T, s store.Store, tenant, id string, limit int) []store.Record {
+	t.Helper()
+	recs, err := s.Lookup(context.Background(), tenant, id, limit)
+	if err != nil {
+		t.Fatalf("Lookup(%s, %q, %d): %v", tenant, id, limit, err)
+	}
+	return recs
 }
 
 func list(t *testing.T, s store.Store, q store.Query) store.Page {
@@ -156,12 +181,34 @@ func wantIDs(t *testing.T, what string, recs []store.Record, want ...string) {
 	}
 }
 
-// before reports whether a precedes b in List order: newer first, then id.
+// before reports whether a precedes b in List order: newer first, then id,
+// then source.
 func before(a, b store.Record) bool {
 	if !a.Time.Equal(b.Time) {
 		return a.Time.After(b.Time)
 	}
-	return a.ID < b.ID
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	return a.Source < b.Source
+}
+
+// keys lists the records' "source id" in order.
+func keys(recs []store.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Source + " " + r.ID
+	}
+	return out
+}
+
+// wantKeys fails unless recs are exactly the "source id" keys, in order.
+func wantKeys(t *testing.T, what string, recs []store.Record, want ...string) {
+	t.Helper()
+	got := keys(recs)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(got) != len(want) {
+		t.Errorf("%s: got %q, want %q", what, got, want)
+	}
 }
 
 // checkOrder fails unless recs are strictly in List order (which also rules
