@@ -7,10 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,11 +18,13 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/runner"
 	"github.com/eventrunner/eventrunner/runtime/store"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // App is a running engine.
@@ -47,9 +48,14 @@ type App struct {
 	pub     *bus.Publisher
 	http    *http.Server
 	httpLn  net.Listener
-	grpc    *grpcServing // gRPC ingest (grpc.go); nil when disabled
+	// schemaBase prefixes the canonical dataschema (Config.SchemaBaseURL,
+	// else derived from httpLn); schemas serves what it points to.
+	schemaBase dataschema.Base
+	schemas    *schemaAPI
+	grpc       *grpcServing // gRPC ingest (grpc.go); nil when disabled
 
-	analytics *analytics.Store // ClickHouse feeder's store (storage.go); nil when disabled
+	analytics *analytics.Store                 // ClickHouse feeder's store (storage.go); nil when disabled
+	feeder    atomic.Pointer[analytics.Feeder] // its feeder, which tenant changes reach (tenants.go)
 
 	stopWork context.CancelFunc
 	work     sync.WaitGroup
@@ -80,10 +86,11 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 		{"nats", a.startNATS},
 		{"tenant-streams", a.startTenantStreams},
 		{"store", a.openStore},
+		{"http-listen", a.listenHTTP}, // before the pipeline: the schema base may come from the port
 		{"pipeline", a.startPipeline},
-		{"analytics", a.startAnalytics}, // ClickHouse feeder when --clickhouse-dsn (storage.go)
+		{"analytics", a.forRole(RoleAnalytics, a.startAnalytics)}, // ClickHouse feeder when --clickhouse-dsn (storage.go)
 		{"http", a.startHTTP},
-		{"grpc", a.startGRPC},
+		{"grpc", a.forRole(RoleIngest, a.startGRPC)},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {
@@ -96,36 +103,15 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 	return a, nil
 }
 
-func (a *App) startNATS(ctx context.Context) error {
-	url := a.cfg.NATSURL
-	if url == "" {
-		host, port, err := splitHostPort(a.cfg.NATSListen)
-		if err != nil {
-			return fmt.Errorf("nats-listen: %w", err)
-		}
-		a.nats, err = bus.StartEmbedded(bus.Options{
-			DataDir: filepath.Join(a.cfg.DataDir, "nats"), Host: host, Port: port,
-			SyncAlways: a.cfg.NATSSyncAlways, Logger: a.log.With("component", "nats-server"),
-			Auth: a.natsAuth(),
-		})
-		if err != nil {
-			return err
-		}
-		url = a.nats.ClientURL()
-	}
-	a.natsURL = url
-	var err error
-	if a.nc, a.js, err = a.connect("eventrunner"); err != nil {
-		return err
-	}
-	return bus.EnsureStreams(ctx, a.js, bus.StreamsConfig{})
-}
-
 // connect opens one more connection to NATS. Ingest, runner and engine each
 // get their own: the server reads each client connection on one goroutine,
 // so a shared connection serialises all of the engine's traffic on one core.
 func (a *App) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := bus.Connect(a.natsURL, append(a.natsClientOptions(), nats.Name(name))...)
+	opts, err := a.natsClientOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := bus.Connect(a.natsURL, append(opts, nats.Name(name))...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,6 +122,10 @@ func (a *App) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
 
 // openStore opens Pebble, or Cassandra when configured (storage.go).
 func (a *App) openStore(ctx context.Context) error {
+	if !a.cfg.Roles.needsStore() {
+		return nil
+	}
+	a.warnLocalStore()
 	s, err := a.openStoreBackend(ctx)
 	if err != nil {
 		return err
@@ -144,9 +134,13 @@ func (a *App) openStore(ctx context.Context) error {
 	return nil
 }
 
-// startPipeline starts the runner (ER_RAW → ER_PROC) and the engine
-// (ER_PROC → store, tenant streams). They stop when Shutdown cancels workCtx.
+// startPipeline starts the parts of the pipeline this process's roles
+// name: the runner (ER_RAW → ER_PROC), the engine (ER_PROC → store, tenant
+// streams) and the WASM consumers. They stop when Shutdown cancels workCtx.
+// The runner's normaliser is built even without the runner role: ingest
+// normalises and validates with it.
 func (a *App) startPipeline(ctx context.Context) error {
+	roles := a.cfg.Roles
 	_, ingestJS, err := a.connect("eventrunner-ingest")
 	if err != nil {
 		return err
@@ -156,6 +150,35 @@ func (a *App) startPipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.runner, err = runner.New(ctx, runnerJS, runner.Options{Registry: a.reg, SchemaBase: a.schemaBase, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
+		Publisher: bus.NewPublisher(runnerJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "runner")})
+	if err != nil {
+		return err
+	}
+	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopWork = cancel
+	if roles.Has(RoleRunner) {
+		a.goWork("runner", a.runner.Run, workCtx)
+	}
+	if roles.Has(RoleEngine) {
+		if err := a.startEngine(ctx, workCtx); err != nil {
+			return err
+		}
+	}
+	if a.tn.shared == nil {
+		a.goWork("tenants-reload", a.watchTenants, workCtx) // the tenants file; a shared registry is followed (tenants.go)
+	}
+	if roles.Has(RoleWASM) {
+		if err := a.startWASM(workCtx); err != nil { // wasm.go
+			return err
+		}
+	}
+	return nil
+}
+
+// startEngine starts the engine with the rules, their reloading with
+// --rules-dir, and the forwarder of dead letters into the tenants' accounts.
+func (a *App) startEngine(ctx, workCtx context.Context) error {
 	_, engineJS, err := a.connect("eventrunner-engine")
 	if err != nil {
 		return err
@@ -164,26 +187,22 @@ func (a *App) startPipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.runner, err = runner.New(ctx, runnerJS, runner.Options{Registry: a.reg, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
-		Publisher: bus.NewPublisher(runnerJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "runner")})
-	if err != nil {
-		return err
-	}
-	a.engine, err = engine.New(ctx, engineJS, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
+	a.engine, err = engine.New(ctx, engineJS, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, SchemaBase: a.schemaBase, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
 		Publisher: bus.NewPublisher(engineJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "engine")})
 	if err != nil {
 		return err
 	}
-	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopWork = cancel
-	a.goWork("runner", a.runner.Run, workCtx)
 	a.goWork("engine", a.engine.Run, workCtx)
 	if a.cfg.RulesDir != "" {
 		a.goWork("rules-reload", a.watchRules, workCtx)
 	}
-	a.goWork("tenants-reload", a.watchTenants, workCtx)
-	if err := a.startWASM(workCtx); err != nil { // wasm.go
-		return err
+	if a.tn.streams.Isolated() {
+		fwd, err := tenantnats.NewDLQForwarder(ctx, engineJS, bus.NewPublisher(engineJS, bus.PublisherOptions{}), a.tenants,
+			a.tn.migrated, a.log.With("component", "dlq-forwarder"))
+		if err != nil {
+			return err
+		}
+		a.goWork("dlq-forwarder", fwd.Run, workCtx)
 	}
 	return nil
 }
@@ -198,13 +217,39 @@ func (a *App) goWork(name string, run func(context.Context) error, ctx context.C
 	}()
 }
 
-func (a *App) startHTTP(context.Context) error {
+// listenHTTP binds the API's address, fixes the schema base (from the
+// configuration, else from the bound address, so that port 0 works) and
+// prepares the schema API.
+func (a *App) listenHTTP(context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
-	a.httpLn = ln
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	a.httpLn = problemListener(ln, defaultHTTPLimits().MaxHeaderBytes)
+	if a.schemaBase, err = a.resolveSchemaBase(ln.Addr().String()); err != nil {
+		return err
+	}
+	a.schemas, err = newSchemaAPI(a.reg, a.cfg.SchemaFiles, a.schemaBase)
+	return err
+}
+
+func (a *App) resolveSchemaBase(addr string) (dataschema.Base, error) {
+	if a.cfg.SchemaBaseURL != "" {
+		return dataschema.ParseBase(a.cfg.SchemaBaseURL)
+	}
+	b, wildcard, err := dataschema.BaseFromAddr(addr)
+	if err == nil && wildcard {
+		a.log.Warn("dataschema URLs name localhost, reachable only on this machine: set --schema-base-url to the API's public URL",
+			"schema_base_url", string(b), "http_addr", addr)
+	}
+	return b, err
+}
+
+// startHTTP serves the API with deliberate timeouts and problem details
+// even for what net/http answers itself (httpserver.go).
+func (a *App) startHTTP(context.Context) error {
+	a.http = newHTTPServer(a.routes(), defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
+	ln := a.httpLn
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "err", err)
@@ -212,6 +257,9 @@ func (a *App) startHTTP(context.Context) error {
 	}()
 	return nil
 }
+
+// SchemaBase is the prefix of the canonical dataschema of processed events.
+func (a *App) SchemaBase() string { return string(a.schemaBase) }
 
 // HTTPAddr is the address the HTTP API listens on.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
@@ -256,10 +304,16 @@ func (a *App) Shutdown(ctx context.Context) error {
 // close releases the store and NATS.
 func (a *App) close() error {
 	var errs []error
+	if a.http == nil && a.httpLn != nil { // bound, never served
+		_ = a.httpLn.Close()
+	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
 	errs = append(errs, a.closeAnalytics())
+	if a.tn.unfollow != nil {
+		a.tn.unfollow()
+	}
 	for _, nc := range a.conns {
 		nc.Close()
 	}

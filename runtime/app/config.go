@@ -3,24 +3,49 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
 // Config is everything serve can be told. The zero value plus Defaults is
 // the embedded default: everything in one process, data under ./data.
 type Config struct {
-	DataDir  string // NATS file store and Pebble store live below it
+	DataDir string // NATS file store and Pebble store live below it
+	// Roles are the parts of the pipeline this process runs; empty = all.
+	Roles    Roles
 	HTTPAddr string
+	// SchemaBaseURL is the HTTP API's absolute URL as producers and
+	// consumers reach it: processed events carry the dataschema
+	// <SchemaBaseURL>/v1/schemas/<type>/v<N>, where the API serves that
+	// schema. Empty derives it from the address HTTP listens on
+	// (http://127.0.0.1:8080); behind a proxy, or with several processes,
+	// set it to the one public URL.
+	SchemaBaseURL string
+	// SchemaFiles holds the JSON Schema documents of the bundle,
+	// <type>/v<N>.json (schemas.FS); required.
+	SchemaFiles fs.FS
 	// GRPCAddr is where gRPC ingest listens; empty disables it.
 	GRPCAddr string
 	// TypedGRPC registers the typed gRPC services generated from the
 	// schemas (typedpb.RegisterServices); nil serves the generic one only.
 	TypedGRPC TypedServices
-	// NATSURL connects to an external NATS (JetStream enabled) instead of
-	// starting the embedded server.
-	NATSURL string
+	// NATS connects to an external NATS (JetStream enabled, a cluster in
+	// production) instead of starting the embedded server, when it names
+	// servers.
+	NATS bus.ClientConfig
+	// NATSReplication replicates every stream, KV bucket and object store
+	// eventrunner creates; a change is applied to existing ones at start.
+	NATSReplication bus.Replication
+	// NATSOperatorKey is the operator seed file of an external NATS whose
+	// operator eventrunner is (`eventrunner nats init`): tenants then get
+	// accounts of their own there, and eventrunner derives its own
+	// credentials from it. Empty with an external NATS: eventrunner runs in
+	// the one account NATS's credentials give it.
+	NATSOperatorKey string
 	// NATSListen is where the embedded NATS server listens, so that tenant
 	// consumers and `eventrunner tail` can connect; port 0 picks one.
 	NATSListen string
@@ -94,6 +119,24 @@ func (c Config) Check() error {
 	}
 	if c.AdminKey != "" && len(c.AdminKey) < 16 {
 		errs = append(errs, errors.New("admin-key: must be at least 16 characters"))
+	}
+	errs = append(errs, c.NATS.Check())
+	if c.NATSOperatorKey != "" && c.NATS.Auth() {
+		errs = append(errs, errors.New("nats-operator-key: eventrunner derives its NATS credentials from the operator; drop nats-creds/nats-nkey/nats-user/nats-token"))
+	}
+	if c.NATSOperatorKey != "" && !c.NATS.External() {
+		errs = append(errs, errors.New("nats-operator-key: only with nats-url (the embedded server keeps its operator in <data-dir>/nats)"))
+	}
+	if c.NATSReplication.Replicas < 0 || c.NATSReplication.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("nats-replicas: %d: JetStream allows 1 to 5", c.NATSReplication.Replicas))
+	}
+	if !c.NATS.External() && c.NATSReplication.N() > 1 {
+		errs = append(errs, fmt.Errorf("nats-replicas: %d needs a NATS cluster (nats-url); the embedded server is a single node", c.NATSReplication.Replicas))
+	}
+	if c.SchemaBaseURL != "" {
+		if _, err := dataschema.ParseBase(c.SchemaBaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("schema-base-url: %w", err))
+		}
 	}
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("workers: must not be negative"))

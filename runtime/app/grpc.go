@@ -6,9 +6,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	ergrpc "github.com/eventrunner/eventrunner/runtime/grpc"
+	"github.com/eventrunner/eventrunner/runtime/accept"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest"
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"github.com/eventrunner/eventrunner/runtime/runner"
 )
 
 // TypedServices registers the typed gRPC services generated from the
@@ -17,7 +17,7 @@ type TypedServices = func(grpc.ServiceRegistrar, rules.TypedSink)
 
 // grpcServing is the gRPC listener of a running App.
 type grpcServing struct {
-	srv *ergrpc.Server
+	srv *grpcingest.Server
 	ln  net.Listener
 }
 
@@ -32,12 +32,12 @@ func (a *App) startGRPC(context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := ergrpc.New(ergrpc.Config{
+	srv := grpcingest.New(grpcingest.Config{
 		Auth:          a.tenants,
-		Accept:        &runner.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub},
+		Accept:        &accept.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub},
 		Registry:      a.reg,
 		Limiter:       a.tn.limiter,
-		Metrics:       ergrpc.NewMetrics(a.metrics),
+		Metrics:       grpcingest.NewMetrics(a.metrics),
 		Typed:         a.cfg.TypedGRPC,
 		MaxEventBytes: int(a.cfg.MaxEventBytes),
 	})

@@ -3,13 +3,14 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/analytics"
+	"github.com/eventrunner/eventrunner/runtime/problem"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // CassandraConfig points serve at Cassandra or ScyllaDB instead of the
@@ -55,9 +56,11 @@ func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
 }
 
 // startAnalytics opens ClickHouse and starts the feeder when ClickHouseDSN
-// is set. The feeder stops with the pipeline (Shutdown's stopWork), so that
-// its batch in hand is inserted and acked first; its connection closes in
-// close().
+// is set: a durable consumer on every tenant's stream, over a connection
+// of its own (tenantChanged and tenantRemoved add and remove tenants while
+// it runs). The feeder stops with the pipeline (Shutdown's stopWork), so
+// that what it pulled is inserted and acked first; its ClickHouse
+// connection closes in close().
 func (a *App) startAnalytics(ctx context.Context) error {
 	if a.cfg.ClickHouseDSN == "" {
 		return nil
@@ -69,15 +72,20 @@ func (a *App) startAnalytics(ctx context.Context) error {
 		return err
 	}
 	a.analytics = s
-	_, js, err := a.connect("eventrunner-analytics")
+	nc, js, err := a.connect("eventrunner-analytics")
 	if err != nil {
 		return err
 	}
-	if err := a.ensureAnalyticsStream(ctx); err != nil {
+	streams := tenantnats.SharedStreams(js, a.cfg.NATSReplication)
+	if a.tn.streams.Isolated() {
+		streams = tenantnats.AccountStreams(nc, a.cfg.NATSReplication)
+	}
+	f, err := analytics.NewFeeder(streams, s, analytics.FeederOptions{Metrics: a.metrics, Logger: a.log.With("component", "analytics")})
+	if err != nil {
 		return err
 	}
-	f, err := analytics.NewFeeder(ctx, js, s, analytics.FeederOptions{Metrics: a.metrics, Logger: a.log.With("component", "analytics")})
-	if err != nil {
+	a.feeder.Store(f) // before Sync: a tenant added meanwhile is added, not missed
+	if err := f.Sync(ctx, a.tenantIDs()); err != nil {
 		return err
 	}
 	workCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -92,17 +100,20 @@ func (a *App) startAnalytics(ctx context.Context) error {
 	return nil
 }
 
-// ensureAnalyticsStream points ER_ANALYTICS at the current tenants' streams
-// when analytics is on.
-func (a *App) ensureAnalyticsStream(ctx context.Context) error {
-	if a.analytics == nil {
-		return nil
+// feedTenant starts feeding a new (or changed) tenant's stream to
+// ClickHouse when analytics is on.
+func (a *App) feedTenant(ctx context.Context, id string) error {
+	if f := a.feeder.Load(); f != nil {
+		return f.Add(ctx, id)
 	}
-	var ids []string
-	for _, t := range a.tenants.List() {
-		ids = append(ids, t.ID)
+	return nil
+}
+
+// unfeedTenant stops feeding a tenant whose stream is about to go.
+func (a *App) unfeedTenant(id string) {
+	if f := a.feeder.Load(); f != nil {
+		f.Remove(id)
 	}
-	return analytics.EnsureStream(ctx, a.js, ids)
 }
 
 // registerStats serves GET /v1/stats/counts when analytics is on; without
@@ -110,9 +121,7 @@ func (a *App) ensureAnalyticsStream(ctx context.Context) error {
 func (a *App) registerStats(mux *http.ServeMux) {
 	if a.analytics == nil {
 		mux.HandleFunc("GET /v1/stats/counts", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprintln(w, `{"title":"Not Found","status":404,"detail":"analytics is disabled: start serve with --clickhouse-dsn"}`)
+			problem.Write(w, problem.New(http.StatusNotFound, "path", "analytics is disabled: start serve with --clickhouse-dsn"))
 		})
 		return
 	}

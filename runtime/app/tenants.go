@@ -3,13 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
 	"github.com/eventrunner/eventrunner/runtime/tenant"
@@ -18,12 +19,25 @@ import (
 
 // tenancy is the app's tenant state: the registry loaded from the tenants
 // file (plus the demo tenant), the manager the admin API changes it with,
-// the ingest rate limiter and the embedded server's credentials.
+// the ingest rate limiter, and the NATS side: the operator keys, the
+// accounts they issue and the tenants' streams (natsauth.go).
 type tenancy struct {
-	path       string
-	manager    *tenant.Manager
-	limiter    *tenant.Limiter
-	enginePass string // the engine's NATS password, fresh at every start
+	path     string
+	manager  *tenant.Manager
+	limiter  *tenant.Limiter
+	shared   *tenantnats.KVStore // the registry on an external NATS; nil on the embedded server
+	unfollow context.CancelFunc  // stops following shared
+	// started is closed once accounts and streams are up: changes the
+	// shared registry delivers before then wait for it.
+	started chan struct{}
+	stopped <-chan struct{} // the follow context's Done
+	demo    bool            // a demo tenant is served (see startTenants)
+
+	keys     *tenantnats.Keys     // nil when the NATS operator is not eventrunner
+	accounts *tenantnats.Accounts // nil without keys
+	streams  *tenantnats.Streams
+	callout  *tenantnats.Callout
+	migrated bool // the embedded server's streams were moved into accounts at this start
 }
 
 // tenantsFile is where the tenants live: --tenants-file or
@@ -36,18 +50,30 @@ func (c Config) tenantsFile() string {
 }
 
 // startTenants loads the tenants file and adds the demo tenant. It runs
-// before NATS starts, since the embedded server authenticates against it.
+// before NATS starts, since the embedded server is configured with the
+// tenants' accounts. With an external NATS the registry is the shared KV
+// bucket instead, opened once connected (startSharedTenants); the demo
+// tenant exists there only when its key was given (--demo-api-key), since
+// every process would otherwise invent a different one.
 func (a *App) startTenants(context.Context) error {
-	a.tn = tenancy{path: a.cfg.tenantsFile(), limiter: tenant.NewLimiter(), enginePass: tenant.NewKey()}
+	a.tn = tenancy{path: a.cfg.tenantsFile(), limiter: tenant.NewLimiter()}
 	a.tenants = tenant.NewRegistry()
+	a.tn.demo = !a.cfg.NATS.External() || a.cfg.DemoAPIKey != ""
+	if !a.tn.demo {
+		a.cfg.DemoTenant = ""
+		return nil
+	}
 	if a.cfg.DemoAPIKey == "" {
 		a.cfg.DemoAPIKey = tenant.NewKey()
+	}
+	if a.cfg.NATS.External() {
+		return nil
 	}
 	if err := a.loadTenants(); err != nil {
 		return err
 	}
-	a.tn.manager = &tenant.Manager{Path: a.tn.path, Registry: a.tenants, NewSigningKey: NewSigningKey,
-		Changed: a.tenantChanged, Removed: a.tenantRemoved, KeysRevoked: a.disconnectTenant}
+	a.tn.manager = &tenant.Manager{Store: &tenant.FileStore{Path: a.tn.path}, Registry: a.tenants, NewSigningKey: NewSigningKey,
+		Changed: a.tenantChanged, Removed: a.tenantRemoved}
 	return nil
 }
 
@@ -73,33 +99,132 @@ func (a *App) loadTenants() error {
 	return a.tenants.Replace(ts)
 }
 
-// natsAuth is the embedded server's authenticator: nil with an external
-// NATS, whose operator configures its own accounts.
-func (a *App) natsAuth() server.Authentication {
-	return tenantnats.NewAuth(a.tenants, a.tn.enginePass)
-}
-
-// natsClientOptions are the engine's credentials on the embedded server.
-func (a *App) natsClientOptions() []nats.Option {
-	if a.cfg.NATSURL != "" {
-		return nil
+// startSharedTenants opens the registry every process on an external NATS
+// shares (tenantnats.RegistryBucket), imports the tenants file when there
+// is one (tenants the bucket already has are kept as they are), puts the
+// demo tenant's key in, and follows the bucket from then on.
+func (a *App) startSharedTenants(ctx context.Context) error {
+	kv, err := tenantnats.OpenKVStore(ctx, a.js, a.cfg.NATSReplication)
+	if err != nil {
+		return err
 	}
-	return []nats.Option{nats.UserInfo(tenantnats.EngineUser, a.tn.enginePass)}
-}
-
-// startTenantStreams creates or updates every tenant's stream and starts
-// watching the tenants file, so that `eventrunner tenant …` run against the
-// same file takes effect without a restart.
-func (a *App) startTenantStreams(ctx context.Context) error {
-	for _, t := range a.tenants.List() {
-		if err := tenantnats.EnsureStream(ctx, a.js, t); err != nil {
+	a.tn.shared = kv
+	if err := a.importTenantsFile(kv); err != nil {
+		return err
+	}
+	if a.tn.demo {
+		if err := a.putDemoKey(kv); err != nil {
 			return err
 		}
+	}
+	followCtx, unfollow := context.WithCancel(context.WithoutCancel(ctx))
+	a.tn.unfollow, a.tn.stopped, a.tn.started = unfollow, followCtx.Done(), make(chan struct{})
+	ts, err := kv.Follow(followCtx, a.applySharedChange)
+	if err != nil {
+		return err
+	}
+	if err := a.tenants.Replace(ts); err != nil {
+		return err
+	}
+	a.tn.manager = &tenant.Manager{Store: kv, Shared: true, Registry: a.tenants, NewSigningKey: NewSigningKey,
+		Changed: a.tenantChanged, Removed: a.tenantRemoved}
+	return nil
+}
+
+// importTenantsFile copies the tenants of the tenants file into the shared
+// registry, skipping those it has (the registry is the truth once shared).
+func (a *App) importTenantsFile(kv *tenantnats.KVStore) error {
+	ts, err := tenant.ReadFile(a.tn.path)
+	if err != nil || len(ts) == 0 {
+		return err
+	}
+	var imported, kept []string
+	for _, t := range ts {
+		_, err := kv.Modify(t.ID, func(old tenant.Tenant, ok bool) (tenant.Tenant, error) {
+			if ok {
+				return tenant.Tenant{}, tenant.ErrExists
+			}
+			return t, nil
+		})
+		switch {
+		case errors.Is(err, tenant.ErrExists):
+			kept = append(kept, t.ID)
+		case err != nil:
+			return fmt.Errorf("import %s: %w", a.tn.path, err)
+		default:
+			imported = append(imported, t.ID)
+		}
+	}
+	a.log.Info("tenants file imported into the shared registry", "file", a.tn.path, "bucket", tenantnats.RegistryBucket,
+		"imported", imported, "already_there", kept)
+	return nil
+}
+
+// putDemoKey makes the demo tenant's key valid in the shared registry.
+func (a *App) putDemoKey(kv *tenantnats.KVStore) error {
+	hash := tenant.HashKey(a.cfg.DemoAPIKey)
+	_, err := kv.Modify(a.cfg.DemoTenant, func(t tenant.Tenant, ok bool) (tenant.Tenant, error) {
+		if !ok {
+			t = tenant.Tenant{ID: a.cfg.DemoTenant}
+		}
+		if !slices.Contains(t.KeyHashes, hash) {
+			t.KeyHashes = append(t.KeyHashes, hash)
+		}
+		return t, nil
+	})
+	return err
+}
+
+// applySharedChange applies one change of the shared registry, made by any
+// process, to this one: the registry, then the hooks (all idempotent, so
+// every process running them is harmless).
+func (a *App) applySharedChange(c tenantnats.Change) {
+	select {
+	case <-a.tn.started:
+	case <-a.tn.stopped:
+		return
+	}
+	switch {
+	case c.Err != nil:
+		a.log.Error("tenant registry: skipping a value that does not decode; the tenant keeps its previous settings", "tenant", c.ID, "err", c.Err)
+	case c.Deleted:
+		if !a.tenants.Remove(c.ID) {
+			return
+		}
+		if err := a.tenantRemoved(c.ID); err != nil {
+			a.log.Error("tenant removal", "tenant", c.ID, "err", err)
+		}
+	default:
+		if old, ok := a.tenants.Get(c.ID); ok && reflect.DeepEqual(old, c.Tenant) {
+			return
+		}
+		if err := a.tenants.Add(c.Tenant); err != nil {
+			a.log.Error("tenant registry", "tenant", c.ID, "err", err)
+			return
+		}
+		if err := a.tenantChanged(c.Tenant); err != nil {
+			a.log.Error("tenant change", "tenant", c.ID, "err", err)
+		}
+	}
+}
+
+// startTenantStreams creates or updates every tenant's stream, then lets
+// the changes of a shared registry through.
+func (a *App) startTenantStreams(ctx context.Context) error {
+	for _, t := range a.tenants.List() {
+		if err := a.tn.streams.Ensure(ctx, t); err != nil {
+			return err
+		}
+	}
+	if a.tn.started != nil {
+		close(a.tn.started)
 	}
 	return nil
 }
 
-// watchTenants polls the tenants file and applies what changed.
+// watchTenants polls the tenants file and applies what changed, so that
+// `eventrunner tenant …` run against the same file takes effect without a
+// restart.
 func (a *App) watchTenants(ctx context.Context) error {
 	last, _ := os.ReadFile(a.tn.path)
 	tick := time.NewTicker(a.cfg.RulesPoll)
@@ -115,13 +240,13 @@ func (a *App) watchTenants(ctx context.Context) error {
 			continue
 		}
 		last = cur
-		if err := a.reloadTenants(ctx); err != nil {
+		if err := a.reloadTenants(); err != nil {
 			a.log.Error("tenants file reload failed; keeping the previous tenants", "file", a.tn.path, "err", err)
 		}
 	}
 }
 
-func (a *App) reloadTenants(ctx context.Context) error {
+func (a *App) reloadTenants() error {
 	before := map[string]tenant.Tenant{}
 	for _, t := range a.tenants.List() {
 		before[t.ID] = t
@@ -138,9 +263,6 @@ func (a *App) reloadTenants(ctx context.Context) error {
 		if err := a.tenantChanged(t); err != nil {
 			a.log.Error("tenant change", "tenant", t.ID, "err", err)
 		}
-		if existed && !subset(old.KeyHashes, t.KeyHashes) {
-			a.disconnectTenant(t.ID)
-		}
 	}
 	for id := range before {
 		if err := a.tenantRemoved(id); err != nil {
@@ -151,51 +273,56 @@ func (a *App) reloadTenants(ctx context.Context) error {
 	return nil
 }
 
-// tenantChanged follows a created or changed tenant: its stream and limits.
+// tenantChanged follows a created or changed tenant: its account (API keys
+// are signing keys there, so a revoked key's connections close at once),
+// the engine's imports from it, its stream, its WASM consumers and the
+// ClickHouse feeder's consumer on it.
 func (a *App) tenantChanged(t tenant.Tenant) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.tn.limiter.Forget(t.ID)
-	if err := tenantnats.EnsureStream(ctx, a.js, t); err != nil {
+	if a.tn.accounts != nil {
+		if err := a.tn.accounts.PutTenant(ctx, t); err != nil {
+			return err
+		}
+		if err := a.tn.accounts.PutEngine(ctx, a.tenantIDs()); err != nil {
+			return err
+		}
+	}
+	if err := a.tn.streams.Ensure(ctx, t); err != nil {
 		return err
 	}
-	return a.ensureAnalyticsStream(ctx)
+	a.tenantWASMChanged(t.ID) // wasm.go
+	return a.feedTenant(ctx, t.ID)
 }
 
-// tenantRemoved stops a deleted tenant's WASM consumers, closes its NATS
-// connections and deletes its stream.
+// tenantRemoved stops a deleted tenant's WASM consumers and its feed to
+// ClickHouse, deletes its stream (and the consumers on it) and retires its
+// account, which closes its NATS connections.
 func (a *App) tenantRemoved(id string) error {
 	a.tn.limiter.Forget(id)
 	a.stopTenantWASM(id)
-	a.disconnectTenant(id)
+	a.unfeedTenant(id)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.ensureAnalyticsStream(ctx); err != nil { // stop sourcing from it first
-		return err
-	}
-	return tenantnats.DeleteStream(ctx, a.js, id)
-}
-
-func (a *App) disconnectTenant(id string) {
-	if a.nats == nil {
-		return
-	}
-	if n, err := tenantnats.Disconnect(a.nats.NATS(), id); err != nil || n > 0 {
-		a.log.Info("closed the tenant's NATS connections", "tenant", id, "closed", n, "err", err)
-	}
-}
-
-func subset(a, b []string) bool {
-	in := map[string]bool{}
-	for _, s := range b {
-		in[s] = true
-	}
-	for _, s := range a {
-		if !in[s] {
-			return false
+	var errs []error
+	errs = append(errs, a.tn.streams.Delete(ctx, id))
+	if a.tn.accounts != nil {
+		if err := a.tn.accounts.PutEngine(ctx, a.tenantIDs()); err != nil {
+			return errors.Join(append(errs, err)...)
 		}
+		errs = append(errs, a.tn.accounts.RemoveTenant(ctx, id))
 	}
-	return true
+	return errors.Join(errs...)
+}
+
+func (a *App) tenantIDs() []string {
+	ts := a.tenants.List()
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids
 }
 
 // NewSigningKey returns a fresh nkeys account key pair for signing a

@@ -60,9 +60,11 @@ func TestEnsureStreamsIdempotent(t *testing.T) {
 	}
 }
 
-// TestEnsureStreamsDeletesLegacyTenantStream: the shared ER_TENANT of earlier
-// versions binds er.t.>, which the tenant streams now bind, so it goes.
-func TestEnsureStreamsDeletesLegacyTenantStream(t *testing.T) {
+// TestEnsureStreamsDeletesLegacyStreams: the shared ER_TENANT of earlier
+// versions binds er.t.>, which the tenant streams now bind, and
+// ER_ANALYTICS sourced the tenant streams, which it cannot across
+// accounts; both go.
+func TestEnsureStreamsDeletesLegacyStreams(t *testing.T) {
 	srv, err := bus.StartEmbedded(bus.Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -78,11 +80,21 @@ func TestEnsureStreamsDeletesLegacyTenantStream(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ER_TENANT", Subjects: []string{"er.t.>"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ER_ANALYTICS",
+		Sources: []*jetstream.StreamSource{{Name: "ER_TENANT", FilterSubject: "er.t.acme.>"}}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Stream(ctx, "ER_TENANT"); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Fatalf("ER_TENANT after EnsureStreams: %v, want ErrStreamNotFound", err)
+	for _, name := range []string{"ER_TENANT", "ER_ANALYTICS"} {
+		if _, err := js.Stream(ctx, name); !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Errorf("%s after EnsureStreams: %v, want ErrStreamNotFound", name, err)
+		}
+	}
+	// Again, with neither there: no error.
+	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -392,6 +404,81 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 	}
 	if n := env.Count(t, bus.StreamProc, ""); n != 0 {
 		t.Errorf("the poison message is still in the work queue (%d)", n)
+	}
+}
+
+// TestForgedMaxDeliveriesAdvisory: advisories that the server's state
+// contradicts — naming another stream or consumer than their subject, a
+// message never delivered or already acknowledged, too few deliveries, or
+// arriving as a push consumer's delivery — dead-letter and delete nothing.
+func TestForgedMaxDeliveriesAdvisory(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
+	for i := 0; i < 3; i++ {
+		if _, err := pub.Publish(ctx, &nats.Msg{Subject: "er.proc.acme.com.acme.order.created", Data: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pub.Publish(ctx, &nats.Msg{Subject: "er.t.acme.com.acme.order.created", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, bus.StreamProc, jetstream.ConsumerConfig{
+		Durable: "engine", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Seq 1 delivered and acked, seq 2 delivered and in flight, seq 3 never delivered.
+	mb, err := cons.Fetch(2, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := true
+	for m := range mb.Messages() {
+		if first {
+			_ = m.DoubleAck(ctx)
+			first = false
+		}
+	}
+	errs := make(chan error, 20)
+	stop, err := bus.DeadLetterMaxDeliveries(env.JS, pub, bus.StreamProc, "engine", "engine", true, func(err error) { errs <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	subject := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamProc + ".engine"
+	forged := []struct {
+		name, body, reply string
+	}{
+		{"another stream", `{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":"` + bustest.TenantStream + `","consumer":"engine","stream_seq":1,"deliveries":5}`, ""},
+		{"another consumer", `{"stream":"ER_PROC","consumer":"other","stream_seq":2,"deliveries":5}`, ""},
+		{"acknowledged", `{"stream":"ER_PROC","consumer":"engine","stream_seq":1,"deliveries":5}`, ""},
+		{"never delivered", `{"stream":"ER_PROC","consumer":"engine","stream_seq":3,"deliveries":5}`, ""},
+		{"too few deliveries", `{"stream":"ER_PROC","consumer":"engine","stream_seq":2,"deliveries":1}`, ""},
+		{"a push delivery", `{"stream":"ER_PROC","consumer":"engine","stream_seq":2,"deliveries":5}`, "_INBOX.deliveries"},
+	}
+	for _, f := range forged {
+		if err := env.Conn.PublishMsg(&nats.Msg{Subject: subject, Reply: f.reply, Data: []byte(f.body)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errs:
+			if !strings.Contains(err.Error(), "forged") {
+				t.Errorf("%s: %v", f.name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s: no refusal reported", f.name)
+		}
+	}
+	if n := env.Count(t, bus.StreamDLQ, ""); n != 0 {
+		t.Errorf("%d dead letters from forged advisories", n)
+	}
+	if n := env.Count(t, bus.StreamProc, ""); n != 2 {
+		t.Errorf("ER_PROC holds %d messages, want 2 (seq 2 and 3 untouched)", n)
+	}
+	if n := env.Count(t, bustest.TenantStream, ""); n != 1 {
+		t.Errorf("the tenant stream holds %d messages, want 1", n)
 	}
 }
 

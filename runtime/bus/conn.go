@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,13 +42,72 @@ const (
 // publishing: at most DefaultAsyncMaxPending outstanding PubAcks, each
 // failing after DefaultAsyncAckTimeout.
 func NewJetStream(nc *nats.Conn, opts ...jetstream.JetStreamOpt) (jetstream.JetStream, error) {
-	base := []jetstream.JetStreamOpt{
-		jetstream.WithPublishAsyncMaxPending(DefaultAsyncMaxPending),
-		jetstream.WithPublishAsyncTimeout(DefaultAsyncAckTimeout),
-	}
-	js, err := jetstream.New(nc, append(base, opts...)...)
+	js, err := jetstream.New(nc, append(jetStreamDefaults(), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
 	return js, nil
+}
+
+// NewJetStreamWithPrefix is NewJetStream for a JetStream API reached under
+// prefix instead of $JS.API (another account's, through an import).
+func NewJetStreamWithPrefix(nc *nats.Conn, prefix string, opts ...jetstream.JetStreamOpt) (jetstream.JetStream, error) {
+	js, err := jetstream.NewWithAPIPrefix(nc, prefix, append(jetStreamDefaults(), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: jetstream %s: %w", prefix, err)
+	}
+	return js, nil
+}
+
+func jetStreamDefaults() []jetstream.JetStreamOpt {
+	return []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncMaxPending(DefaultAsyncMaxPending),
+		jetstream.WithPublishAsyncTimeout(DefaultAsyncAckTimeout),
+	}
+}
+
+// RetrySettling runs op until it succeeds, fails for a reason other than a
+// cluster settling, or ctx ends. Each attempt gets its own context of at
+// most SettlingAttempt. On a cluster a brand-new account or stream takes a
+// moment to be served everywhere (no responders); an election leaves
+// JetStream briefly unavailable; and two processes creating the same
+// stream at once on a new cluster can both wait in vain for the answer
+// (seen with two serve processes started together): the next attempt finds
+// the stream and updates it.
+func RetrySettling(ctx context.Context, op func(ctx context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, SettlingAttempt)
+		err := op(actx)
+		cancel()
+		if err == nil || !settling(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SettlingAttempt bounds one attempt of RetrySettling.
+const SettlingAttempt = 5 * time.Second
+
+// settling reports whether err is one a settling cluster gives, that a
+// later attempt may not.
+func settling(err error) bool {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		return true
+	}
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode {
+		case 10008, // JetStream system temporarily unavailable (an election)
+			jetstream.JSErrCodeStreamNameInUse,               // created meanwhile with another configuration: update it
+			jetstream.JSErrCodeJetStreamNotEnabledForAccount: // the account's JWT is still on its way
+			return true
+		}
+	}
+	return false
 }

@@ -105,12 +105,24 @@ type maxDeliverAdvisory struct {
 // cannot block the queue. Advisories are core NATS messages: one emitted
 // while no process listens is not seen. Call the returned stop function to
 // unsubscribe.
+//
+// An advisory is acted on only once checked against the server's own
+// state, because anything that can publish in the account could forge one
+// (see verifyAdvisory); tenants live in accounts of their own and cannot
+// reach the engine's subjects at all, and this keeps a forgery harmless
+// even if that ever failed.
 func DeadLetterMaxDeliveries(js jetstream.JetStream, pub *Publisher, stream, consumer, stage string, remove bool, onError func(error)) (stop func(), err error) {
 	subject := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer
 	sub, err := js.Conn().Subscribe(subject, func(am *nats.Msg) {
 		var adv maxDeliverAdvisory
 		if err := json.Unmarshal(am.Data, &adv); err != nil {
 			report(onError, fmt.Errorf("bus: max-deliveries advisory: %w", err))
+			return
+		}
+		if am.Reply != "" || adv.Stream != stream || adv.Consumer != consumer {
+			// The server's advisories have no reply subject (a push
+			// consumer's deliveries do) and name the subject's consumer.
+			report(onError, fmt.Errorf("bus: ignored a forged max-deliveries advisory for %s/%s on %s", adv.Stream, adv.Consumer, subject))
 			return
 		}
 		// Not on the connection's reader goroutine: it must stay free to
@@ -127,11 +139,38 @@ func DeadLetterMaxDeliveries(js jetstream.JetStream, pub *Publisher, stream, con
 	return func() { _ = sub.Unsubscribe() }, nil
 }
 
+// errForgedAdvisory marks an advisory the server's state contradicts.
+var errForgedAdvisory = errors.New("forged max-deliveries advisory")
+
+// verifyAdvisory checks an advisory against the consumer it names: the
+// message was delivered (its sequence is at most the consumer's last
+// delivered one), is still unacknowledged (above the ack floor), and the
+// advisory claims at least the consumer's MaxDeliver deliveries.
+func verifyAdvisory(ctx context.Context, s jetstream.Stream, adv maxDeliverAdvisory) error {
+	c, err := s.Consumer(ctx, adv.Consumer)
+	if err != nil {
+		return err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	md := info.Config.MaxDeliver
+	if adv.StreamSeq <= info.AckFloor.Stream || adv.StreamSeq > info.Delivered.Stream || md <= 0 || adv.Deliveries < uint64(md) {
+		return fmt.Errorf("%w: %s/%s seq %d (ack floor %d, delivered %d, %d of %d deliveries)", errForgedAdvisory,
+			adv.Stream, adv.Consumer, adv.StreamSeq, info.AckFloor.Stream, info.Delivered.Stream, adv.Deliveries, md)
+	}
+	return nil
+}
+
 func deadLetter(js jetstream.JetStream, pub *Publisher, adv maxDeliverAdvisory, stage string, remove bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, adv.Stream)
 	if err != nil {
+		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
+	}
+	if err := verifyAdvisory(ctx, s, adv); err != nil {
 		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
 	}
 	raw, err := s.GetMsg(ctx, adv.StreamSeq)

@@ -17,6 +17,7 @@
 // tenant streams (runtime/tenant/tenantnats) are created per tenant, so a
 // processed event is written once, into its tenant's stream.
 //
-// Imports: nats-server, nats.go (its jetstream package), runtime/cloudevents
-// and the standard library. Never generated/ or gen/.
+// Imports: nats-server, nats.go (its jetstream package), jwt (the
+// embedded server's operator and accounts), the Prometheus client and the standard
+// library. Never generated/ or gen/.
 package bus

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -34,7 +35,7 @@ const (
 	// HeaderDLQStage names the component that rejected the event: "runner",
 	// "ingest" or "engine".
 	HeaderDLQStage = "Er-Dlq-Stage"
-	// HeaderDLQKind classifies the reason (see runner.Kind).
+	// HeaderDLQKind classifies the reason (see accept.Kind).
 	HeaderDLQKind = "Er-Dlq-Kind"
 	// HeaderDLQField names the offending attribute or JSON path, e.g.
 	// "specversion" or "data.$.items[0].qty".
@@ -49,6 +50,41 @@ const (
 	// HeaderDLQDeliveries is how often the original was delivered.
 	HeaderDLQDeliveries = "Er-Dlq-Deliveries"
 )
+
+// HeaderEnginePrefix starts every header eventrunner sets (Er-Tenant,
+// Er-Schema, Er-Ingest-Time, Er-Dlq-*): what the engine reads from them it
+// trusts, so a producer's message must never carry one in.
+const HeaderEnginePrefix = "Er-"
+
+// WithoutEngineHeaders returns h without its Er-* headers, matched
+// case-insensitively (NATS headers are case-sensitive, so "er-schema" and
+// "ER-SCHEMA" are headers of their own that a careless reader could still
+// match). It returns h itself when there is none, so the common case costs
+// no allocation. Producers' messages on er.raw go through it: a forged
+// Er-Schema, Er-Ingest-Time or Er-Dlq-Reason never reaches a stream.
+func WithoutEngineHeaders(h nats.Header) nats.Header {
+	found := false
+	for k := range h {
+		if isEngineHeader(k) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return h
+	}
+	out := make(nats.Header, len(h))
+	for k, v := range h {
+		if !isEngineHeader(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func isEngineHeader(k string) bool {
+	return len(k) >= len(HeaderEnginePrefix) && strings.EqualFold(k[:len(HeaderEnginePrefix)], HeaderEnginePrefix)
+}
 
 // ContentTypeCloudEvents is the media type of a structured CloudEvent.
 const ContentTypeCloudEvents = "application/cloudevents+json"

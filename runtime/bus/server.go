@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -39,9 +40,45 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
-	// Auth, when set, authenticates every client connection and assigns
-	// its permissions (see runtime/tenant/tenantnats); nil lets anyone in.
-	Auth server.Authentication
+	// Operator, when set, runs the server in operator mode: every client
+	// needs a user JWT of an account the operator issued (see
+	// runtime/tenant/tenantnats); nil lets anyone in, into one account.
+	Operator *OperatorMode
+}
+
+// OperatorMode is the embedded server's decentralised authentication: the
+// operator it trusts and a full account resolver under DataDir/jwt, which
+// takes account updates pushed over $SYS.REQ.CLAIMS.UPDATE.
+type OperatorMode struct {
+	OperatorJWT   string
+	SystemAccount string // public key
+	// Preload stores these account JWTs (public key → JWT) in the resolver
+	// before the server starts, replacing what it held.
+	Preload map[string]string
+	// DefaultSentinel is the user JWT a client without one is given (the
+	// auth callout's sentinel).
+	DefaultSentinel string
+}
+
+func (m *OperatorMode) apply(o *server.Options, dataDir string) error {
+	oc, err := jwt.DecodeOperatorClaims(m.OperatorJWT)
+	if err != nil {
+		return fmt.Errorf("bus: operator jwt: %w", err)
+	}
+	res, err := server.NewDirAccResolver(filepath.Join(dataDir, "jwt"), 0, 2*time.Minute, server.HardDelete)
+	if err != nil {
+		return fmt.Errorf("bus: account resolver: %w", err)
+	}
+	for pub, tok := range m.Preload {
+		if err := res.Store(pub, tok); err != nil {
+			return fmt.Errorf("bus: account resolver: preload %s: %w", pub, err)
+		}
+	}
+	o.TrustedOperators = []*jwt.OperatorClaims{oc}
+	o.SystemAccount = m.SystemAccount
+	o.AccountResolver = res
+	o.DefaultSentinel = m.DefaultSentinel
+	return nil
 }
 
 // Server is an in-process nats-server with JetStream enabled.
@@ -70,8 +107,11 @@ func StartEmbedded(opts Options) (*Server, error) {
 		MaxPayload:        opts.MaxPayload,
 		NoSigs:            true,
 		NoLog:             opts.Logger == nil,
-
-		CustomClientAuthentication: opts.Auth,
+	}
+	if opts.Operator != nil {
+		if err := opts.Operator.apply(sopts, opts.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	if sopts.Port == 0 {
 		sopts.Port = server.RANDOM_PORT // 0 would mean nats' default 4222
@@ -102,6 +142,11 @@ func StartEmbedded(opts Options) (*Server, error) {
 	return &Server{ns: ns}, nil
 }
 
+// AccountsDir is where the embedded server with DataDir keeps each
+// account's JetStream files (<AccountsDir>/<account>/streams/…): the
+// server adds a "jetstream" directory of its own below its store dir.
+func AccountsDir(dataDir string) string { return filepath.Join(dataDir, "jetstream", "jetstream") }
+
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:41234.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
@@ -130,10 +175,13 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// slogAdapter routes nats-server's logger to slog.
+// slogAdapter routes nats-server's logger to slog. The embedded server's
+// notices are its start-up banner (JetStream's ASCII art among it) and its
+// shutdown steps, which serve's own banner and logs replace: they go to
+// debug. Its warnings and errors stay what they are.
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
 func (a slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
 func (a slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }

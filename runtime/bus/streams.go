@@ -18,15 +18,47 @@ const (
 	StreamDLQ  = "ER_DLQ"
 )
 
-// legacyStreamTenant is the shared stream of processed events that earlier
-// versions wrote before copying each event into its tenant's stream; its
-// subjects overlap the tenant streams', so EnsureStreams removes it.
-const legacyStreamTenant = "ER_TENANT"
+// legacyStreams are streams of earlier versions that EnsureStreams removes:
+// ER_TENANT, the shared stream of processed events written before each
+// event was copied into its tenant's stream (its subjects overlap the
+// tenant streams'), and ER_ANALYTICS, which sourced every tenant stream
+// for the ClickHouse feeder (a stream cannot source across accounts; the
+// feeder now consumes each tenant stream directly).
+var legacyStreams = []string{"ER_TENANT", "ER_ANALYTICS"}
+
+// Replication is how every stream, KV bucket and object store eventrunner
+// creates is replicated and placed. The zero value is one replica anywhere.
+// JetStream changes the replicas of an existing stream in place, so a
+// changed Replication is applied at the next start.
+type Replication struct {
+	// Replicas is 1 on a single server; 3 is typical on a cluster.
+	Replicas int
+	// Tags place every replica on servers that carry all of them
+	// (server_tags in the server's configuration).
+	Tags []string
+}
+
+// N is the number of replicas, at least 1.
+func (r Replication) N() int { return max(r.Replicas, 1) }
+
+// Placement is the JetStream placement for Tags, nil when there are none.
+func (r Replication) Placement() *jetstream.Placement {
+	if len(r.Tags) == 0 {
+		return nil
+	}
+	return &jetstream.Placement{Tags: r.Tags}
+}
+
+// Apply sets the replicas and placement of sc.
+func (r Replication) Apply(sc *jetstream.StreamConfig) {
+	sc.Replicas = r.N()
+	sc.Placement = r.Placement()
+}
 
 // StreamsConfig sizes the streams. The zero value gives the defaults.
 type StreamsConfig struct {
-	// Replicas of every stream (1 on a single server).
-	Replicas int
+	// Replication of every stream (one replica by default).
+	Replication Replication
 	// Duplicates is the window within which a Nats-Msg-Id seen before is
 	// dropped as a duplicate; default 2 minutes, longer than any retry.
 	Duplicates time.Duration
@@ -47,9 +79,6 @@ func (c StreamsConfig) withDefaults() StreamsConfig {
 			*d = v
 		}
 	}
-	if c.Replicas <= 0 {
-		c.Replicas = 1
-	}
 	def(&c.Duplicates, 2*time.Minute)
 	def(&c.RawMaxAge, 24*time.Hour)
 	def(&c.ProcMaxAge, 7*24*time.Hour)
@@ -61,18 +90,19 @@ func (c StreamsConfig) withDefaults() StreamsConfig {
 func (c StreamsConfig) Configs() []jetstream.StreamConfig {
 	c = c.withDefaults()
 	mk := func(name, desc, subject string, ret jetstream.RetentionPolicy, age time.Duration) jetstream.StreamConfig {
-		return jetstream.StreamConfig{
+		sc := jetstream.StreamConfig{
 			Name:        name,
 			Description: desc,
 			Subjects:    []string{subject},
 			Retention:   ret,
 			Storage:     jetstream.FileStorage,
-			Replicas:    c.Replicas,
 			Duplicates:  c.Duplicates,
 			MaxAge:      age,
 			MaxBytes:    nonZero(c.MaxBytes),
 			Discard:     jetstream.DiscardOld,
 		}
+		c.Replication.Apply(&sc)
+		return sc
 	}
 	return []jetstream.StreamConfig{
 		mk(StreamRaw, "eventrunner: events as producers sent them (er.raw.<tenant>)", rawPrefix+">", jetstream.LimitsPolicy, c.RawMaxAge),
@@ -91,16 +121,37 @@ func nonZero(n int64) int64 {
 // EnsureStreams creates the streams or updates them to cfg. It is
 // idempotent, so every process calls it at start-up; a change the server
 // cannot apply in place (e.g. the retention policy) is an error naming the
-// stream. A legacy ER_TENANT is deleted (every event in it was copied to
-// its tenant's stream), since the tenant streams now bind its subjects.
+// stream. The legacy streams are deleted: every event in them is also in
+// its tenant's stream.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
-	if err := js.DeleteStream(ctx, legacyStreamTenant); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("bus: delete legacy stream %s: %w", legacyStreamTenant, err)
+	for _, name := range legacyStreams {
+		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("bus: delete legacy stream %s: %w", name, err)
+		}
 	}
 	for _, sc := range cfg.Configs() {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		err := RetrySettling(ctx, func(ctx context.Context) error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
+		if err != nil {
 			return fmt.Errorf("bus: ensure stream %s: %w", sc.Name, err)
 		}
 	}
 	return nil
 }
+
+// StreamLeader is the server leading stream name: on a cluster, the one that
+// accepts its writes. It fails when the stream has no leader (during an
+// election, or with a quorum of its replicas down) or cannot be reached.
+func StreamLeader(ctx context.Context, js jetstream.JetStream, name string) (string, error) {
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("stream %s: %w", name, err)
+	}
+	info := s.CachedInfo()
+	if info.Cluster == nil || info.Cluster.Leader == "" {
+		return "", fmt.Errorf("stream %s: no leader", name)
+	}
+	return info.Cluster.Leader, nil
+}
+
+// SharedStreams are the names of the streams every process writes to.
+func SharedStreams() []string { return []string{StreamRaw, StreamProc, StreamDLQ} }

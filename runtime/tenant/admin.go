@@ -5,8 +5,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/eventrunner/eventrunner/runtime/problem"
 )
 
 // AdminHandler serves the tenant admin API, guarded by one admin key:
@@ -16,6 +20,7 @@ import (
 //	GET    /admin/v1/tenants/{id}             one tenant
 //	PUT    /admin/v1/tenants/{id}             replace limits and signing keys
 //	POST   /admin/v1/tenants/{id}/rotate-key  new API key (?keep_old=true keeps the old ones)
+//	POST   /admin/v1/tenants/{id}/creds       a NATS .creds file of the tenant (?expires=720h)
 //	DELETE /admin/v1/tenants/{id}             delete
 //
 // Errors are RFC 9457 problem+json bodies.
@@ -24,6 +29,10 @@ type AdminHandler struct {
 	// KeyHash is the SHA-256 of the admin key; empty disables the API.
 	KeyHash [sha256.Size]byte
 	Enabled bool
+	// Creds issues a NATS creds file for a user of tenant id's account
+	// (expires zero: never); nil when NATS is not run with eventrunner's
+	// operator, and tenants have no NATS access.
+	Creds func(id string, expires time.Time) ([]byte, error)
 }
 
 // NewAdminHandler guards m with adminKey; an empty key disables the API
@@ -39,6 +48,7 @@ func (h *AdminHandler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/tenants/{id}", h.guard(h.get))
 	mux.HandleFunc("PUT /admin/v1/tenants/{id}", h.guard(h.update))
 	mux.HandleFunc("POST /admin/v1/tenants/{id}/rotate-key", h.guard(h.rotate))
+	mux.HandleFunc("POST /admin/v1/tenants/{id}/creds", h.guard(h.creds))
 	mux.HandleFunc("DELETE /admin/v1/tenants/{id}", h.guard(h.delete))
 }
 
@@ -126,6 +136,35 @@ func (h *AdminHandler) rotate(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, s)
 }
 
+func (h *AdminHandler) creds(w http.ResponseWriter, r *http.Request) {
+	if h.Creds == nil {
+		WriteError(w, http.StatusNotFound, "tenants have no NATS credentials: the NATS server is not run with eventrunner's operator (see docs/tenants.md)")
+		return
+	}
+	id := r.PathValue("id")
+	if _, ok := h.Manager.Registry.Get(id); !ok {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("tenant %s: %v", id, ErrNotFound))
+		return
+	}
+	var expires time.Time
+	if s := r.URL.Query().Get("expires"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("expires: want a positive duration such as 720h, got %q", s))
+			return
+		}
+		expires = time.Now().Add(d)
+	}
+	b, err := h.Creds(id, expires)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
 func (h *AdminHandler) delete(w http.ResponseWriter, r *http.Request) {
 	if err := h.Manager.Delete(r.PathValue("id")); err != nil {
 		writeManagerError(w, err)
@@ -155,11 +194,10 @@ func writeManagerError(w http.ResponseWriter, err error) {
 	}
 }
 
-// WriteError writes an RFC 9457 problem+json body.
+// WriteError writes an RFC 9457 problem+json body (runtime/problem, the
+// one problem type of every HTTP API).
 func WriteError(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
+	problem.Write(w, problem.New(status, "", detail))
 }
 
 // WriteJSON writes v as a JSON body.

@@ -68,12 +68,11 @@ func TestReadFileErrors(t *testing.T) {
 
 func TestManager(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tenants.yaml")
-	var changed, removed, revoked []string
-	m := &Manager{Path: path, Registry: NewRegistry(),
+	var changed, removed []string
+	m := &Manager{Store: &FileStore{Path: path}, Registry: NewRegistry(),
 		NewSigningKey: func() (string, string, error) { return "SEED", "PUB", nil },
 		Changed:       func(t Tenant) error { changed = append(changed, t.ID); return nil },
 		Removed:       func(id string) error { removed = append(removed, id); return nil },
-		KeysRevoked:   func(id string) { revoked = append(revoked, id) },
 	}
 	s, err := m.Create(Tenant{ID: "acme", RatePerSec: 10})
 	if err != nil {
@@ -118,8 +117,8 @@ func TestManager(t *testing.T) {
 	if ts, _ := ReadFile(path); len(ts) != 0 {
 		t.Fatalf("file after delete: %+v", ts)
 	}
-	if strings.Join(changed, ",") != "acme,acme,acme,acme" || strings.Join(removed, ",") != "acme" || strings.Join(revoked, ",") != "acme" {
-		t.Errorf("hooks: changed %v removed %v revoked %v", changed, removed, revoked)
+	if strings.Join(changed, ",") != "acme,acme,acme,acme" || strings.Join(removed, ",") != "acme" {
+		t.Errorf("hooks: changed %v removed %v", changed, removed)
 	}
 }
 
@@ -162,7 +161,7 @@ func TestManagerKeepsABrokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tenants.yaml")
 	broken := []byte("tenants:\n  - id: acme\n    colour: red\n")
 	os.WriteFile(path, broken, 0o600)
-	m := &Manager{Path: path, Registry: NewRegistry()}
+	m := &Manager{Store: &FileStore{Path: path}, Registry: NewRegistry()}
 	if _, err := m.Create(Tenant{ID: "other"}); err == nil || !strings.Contains(err.Error(), "colour") {
 		t.Fatalf("create over a broken file: %v", err)
 	}

@@ -46,6 +46,28 @@ type Tenant struct {
 	// SigningKeys are the nkeys public keys (account keys, "A…") whose
 	// signatures the tenant's WASM modules may carry.
 	SigningKeys []string `yaml:"signing_keys,omitempty" json:"signing_keys,omitempty"`
+	// NATS are the quotas NATS itself enforces on the tenant's account.
+	NATS NATSLimits `yaml:"nats,omitempty" json:"nats,omitzero"`
+}
+
+// NATSLimits are a tenant's quotas in its NATS account, enforced by the
+// server for the tenant's own connections, streams and consumers; 0 is
+// unlimited. The tenant's event stream (ER_T_<tenant>, written by the
+// engine) never counts against them: the tenant cannot starve it.
+type NATSLimits struct {
+	// MaxConnections bounds the tenant's connections at once (API-key
+	// logins and creds files alike); the next one is refused.
+	MaxConnections int `yaml:"max_connections,omitempty" json:"max_connections,omitempty"`
+	// MaxStorage is the file storage of the tenant's own streams, in bytes,
+	// beside the event stream's max_bytes, which is reserved for it (so
+	// max_bytes is required with it).
+	MaxStorage int64 `yaml:"max_storage,omitempty" json:"max_storage,omitempty"`
+	// MaxStreams is how many streams the tenant may create, beside the
+	// event stream.
+	MaxStreams int `yaml:"max_streams,omitempty" json:"max_streams,omitempty"`
+	// MaxConsumers bounds the tenant's consumers on each stream; on the
+	// event stream the engine's own (analytics, WASM) come on top.
+	MaxConsumers int `yaml:"max_consumers,omitempty" json:"max_consumers,omitempty"`
 }
 
 // Check reports every problem of t.
@@ -61,6 +83,13 @@ func (t Tenant) Check() error {
 	}
 	if t.MaxEventKB < 0 || t.RatePerSec < 0 || t.Burst < 0 || t.Retention < 0 || t.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("tenant %s: limits must not be negative", t.ID))
+	}
+	n := t.NATS
+	if n.MaxConnections < 0 || n.MaxStorage < 0 || n.MaxStreams < 0 || n.MaxConsumers < 0 {
+		errs = append(errs, fmt.Errorf("tenant %s: nats limits must not be negative", t.ID))
+	}
+	if n.MaxStorage > 0 && t.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("tenant %s: nats.max_storage needs max_bytes: the event stream's size is reserved in the account beside the tenant's own storage", t.ID))
 	}
 	return errors.Join(errs...)
 }

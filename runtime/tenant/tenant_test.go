@@ -47,3 +47,22 @@ func TestValidID(t *testing.T) {
 		t.Error("NewKey lacks its prefix")
 	}
 }
+
+func TestCheckNATSLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		t    Tenant
+		want string // "" = valid
+	}{
+		{"none", Tenant{ID: "acme"}, ""},
+		{"all", Tenant{ID: "acme", MaxBytes: 1 << 20, NATS: NATSLimits{MaxConnections: 2, MaxStorage: 1 << 20, MaxStreams: 3, MaxConsumers: 4}}, ""},
+		{"negative", Tenant{ID: "acme", NATS: NATSLimits{MaxStreams: -1}}, "nats limits must not be negative"},
+		{"storage without max_bytes", Tenant{ID: "acme", NATS: NATSLimits{MaxStorage: 1 << 20}}, "nats.max_storage needs max_bytes"},
+	}
+	for _, tc := range tests {
+		err := tc.t.Check()
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -100,19 +100,25 @@ func BenchmarkTransform(b *testing.B) {
 		b.ReportMetric(float64(pool), "instances")
 		report(b)
 	})
-	b.Run("wasm-as/1-instance", func(b *testing.B) {
-		m, err := testHost().Load(context.Background(), wasmtest.ASGuest(b), []string{CapEmit}, Limits{Pool: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer m.Close(context.Background())
-		ctx := context.Background()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, err := m.Handle(ctx, benchEvent); err != nil {
+	for _, g := range []struct {
+		name  string
+		guest func(testing.TB) []byte
+	}{{"wasm-go-fast/1-instance", wasmtest.GoFastGuest}, {"wasm-rust/1-instance", wasmtest.RustGuest}, {"wasm-as/1-instance", wasmtest.ASGuest}} {
+		b.Run(g.name, func(b *testing.B) {
+			m, err := testHost().Load(context.Background(), g.guest(b), []string{CapEmit}, Limits{Pool: 1})
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-		report(b)
-	})
+			defer m.Close(context.Background())
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Handle(ctx, benchEvent); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b)
+		})
+	}
+
 }

@@ -34,7 +34,9 @@ type Stats struct {
 }
 
 // consumer runs one deployment: a durable pull consumer on the tenant's
-// stream, a worker per pooled instance.
+// stream, a worker per pooled instance. Every process running the
+// deployment pulls from the same durable consumer, which hands each event
+// to one of them and redelivers it (to any) until it is acknowledged.
 type consumer struct {
 	d       Deployment
 	mod     *Module
@@ -53,7 +55,9 @@ type consumer struct {
 // durableName is the JetStream consumer of a deployment.
 func durableName(name string) string { return "wasm-" + name }
 
-func startConsumer(ctx context.Context, js jetstream.JetStream, d Deployment, mod *Module, metrics *Metrics, log *slog.Logger, backoff []time.Duration) (*consumer, error) {
+// startConsumer runs d over its tenant's stream, reached through tjs (the
+// tenant account's JetStream API); js publishes the outputs and dead letters.
+func startConsumer(ctx context.Context, js, tjs jetstream.JetStream, d Deployment, mod *Module, metrics *Metrics, log *slog.Logger, backoff []time.Duration) (*consumer, error) {
 	filter, err := bus.TenantFilter(d.Tenant)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,7 @@ func startConsumer(ctx context.Context, js jetstream.JetStream, d Deployment, mo
 		policy = jetstream.DeliverAllPolicy
 	}
 	lim := mod.Limits()
-	cons, err := js.CreateOrUpdateConsumer(ctx, tenantnats.StreamName(d.Tenant), jetstream.ConsumerConfig{
+	cons, err := ensureDurable(ctx, tjs, tenantnats.StreamName(d.Tenant), jetstream.ConsumerConfig{
 		Durable:       durableName(d.Name),
 		Description:   "eventrunner WASM consumer " + d.Name,
 		FilterSubject: filter,
@@ -71,9 +75,12 @@ func startConsumer(ctx context.Context, js jetstream.JetStream, d Deployment, mo
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		// Long enough for a whole pool's worth of slow events; the
 		// consumer naks failures itself, with its backoff.
-		AckWait:       2*lim.Timeout + 30*time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 4 * lim.Pool,
+		AckWait:    2*lim.Timeout + 30*time.Second,
+		MaxDeliver: -1,
+		// Each process running the deployment holds up to about 3×pool
+		// unacknowledged events (the pull batch and those in the
+		// workers' hands): room for several processes.
+		MaxAckPending: 16 * lim.Pool,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wasm: consumer %s/%s: %w", d.Tenant, d.Name, err)
@@ -102,14 +109,25 @@ func (c *consumer) run(ctx context.Context, iter jetstream.MessagesContext, work
 			}
 		}()
 	}
-	go func() { <-ctx.Done(); iter.Stop() }()
+	// Drain, not Stop: the events already pulled come out of Next and are
+	// nak'ed, so another process running the deployment takes them at once
+	// instead of after AckWait.
+	go func() { <-ctx.Done(); iter.Drain() }()
 	for {
 		m, err := iter.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			break
 		}
+		if errors.Is(err, jetstream.ErrConsumerDeleted) {
+			c.log.Warn("durable consumer deleted; the consumer stops")
+			continue // the iterator is closed: the next call says so
+		}
 		if err != nil {
 			continue // heartbeats missed during a reconnect: the iterator recovers
+		}
+		if ctx.Err() != nil {
+			_ = m.Nak()
+			continue
 		}
 		work <- m
 	}
@@ -241,4 +259,29 @@ func (c *consumer) stop(ctx context.Context) {
 	case <-ctx.Done():
 	}
 	c.mod.Close(context.Background())
+}
+
+// ensureDurable creates the durable consumer or updates it to cfg, keeping
+// where it is: a durable's deliver policy only matters when it is created
+// (and cannot be updated), so an existing one keeps its own, whatever the
+// deployment says now. Two processes starting the deployment at once may
+// both find none: one creates it, the other's create then fails (when the
+// configurations differ) and it updates instead.
+func ensureDurable(ctx context.Context, tjs jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	for attempt := 0; ; attempt++ {
+		cons, err := tjs.Consumer(ctx, stream, cfg.Durable)
+		switch {
+		case err == nil:
+			cur := cons.CachedInfo().Config
+			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = cur.DeliverPolicy, cur.OptStartSeq, cur.OptStartTime
+			return tjs.UpdateConsumer(ctx, stream, cfg)
+		case !errors.Is(err, jetstream.ErrConsumerNotFound):
+			return nil, err
+		}
+		cons, err = tjs.CreateConsumer(ctx, stream, cfg)
+		if errors.Is(err, jetstream.ErrConsumerExists) && attempt == 0 {
+			continue
+		}
+		return cons, err
+	}
 }

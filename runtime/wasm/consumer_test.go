@@ -10,66 +10,57 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats/tenantnatstest"
 	"github.com/eventrunner/eventrunner/runtime/wasm/wasmtest"
 )
 
-// world is an embedded NATS with tenant auth, tenants good and evil with
-// signing keys and streams, and a started Manager.
+// world is the embedded NATS in operator mode with tenants good and evil
+// (accounts, streams, signing keys) and a started Manager.
 type world struct {
-	srv     *bus.Server
-	js      jetstream.JetStream
+	env     *tenantnatstest.Env
+	js      jetstream.JetStream // the engine's account
 	reg     *tenant.Registry
 	mgr     *Manager
 	seeds   map[string][]byte
-	keys    map[string]string
 	metrics *prometheus.Registry
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{reg: tenant.NewRegistry(), seeds: map[string][]byte{}, keys: map[string]string{}, metrics: prometheus.NewRegistry()}
+	env := tenantnatstest.Start(t, "good", "evil")
+	w := &world{env: env, js: env.JS, reg: env.Registry, seeds: map[string][]byte{}, metrics: prometheus.NewRegistry()}
 	for _, id := range []string{"good", "evil"} {
 		seed, pub := accountKey(t)
-		w.seeds[id], w.keys[id] = seed, tenant.NewKey()
-		w.reg.Add(tenant.Tenant{ID: id, KeyHashes: []string{tenant.HashKey(w.keys[id])}, SigningKeys: []string{pub}})
+		w.seeds[id] = seed
+		tn, _ := w.reg.Get(id)
+		tn.SigningKeys = []string{pub}
+		env.Put(t, tn)
 	}
-	srv, err := bus.StartEmbedded(bus.Options{DataDir: t.TempDir(), Auth: tenantnats.NewAuth(w.reg, "pw")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.srv = srv
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(tenantnats.EngineUser, "pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.js, _ = jetstream.New(nc)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := bus.EnsureStreams(ctx, w.js, bus.StreamsConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tn := range w.reg.List() {
-		if err := tenantnats.EnsureStream(ctx, w.js, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.mgr = &Manager{Dir: t.TempDir(), Host: testHost(), JS: w.js, Tenants: w.reg, Metrics: NewMetrics(w.metrics),
-		Backoff: []time.Duration{50 * time.Millisecond}}
+	w.mgr = w.manager(t.TempDir())
+	w.mgr.Metrics, w.mgr.Backoff = NewMetrics(w.metrics), []time.Duration{50 * time.Millisecond}
 	w.mgr.Start(ctx)
 	t.Cleanup(func() {
 		cancel()
 		w.mgr.Close(context.Background())
-		nc.Close()
-		srv.Shutdown()
 	})
 	return w
 }
+
+// manager is a Manager over the world's NATS keeping its files in dir.
+func (w *world) manager(dir string) *Manager {
+	return &Manager{Dir: dir, Host: testHost(), JS: w.js, Streams: w.env.Streams, Tenants: w.reg}
+}
+
+// tjs is tenant id's stream's JetStream, as the engine reaches it.
+func (w *world) tjs(t *testing.T, id string) jetstream.JetStream { return w.env.TenantJS(t, id) }
 
 func (w *world) sign(t *testing.T, signer, claimsTenant, name string, module []byte) string {
 	t.Helper()
@@ -137,7 +128,7 @@ func TestConsumers(t *testing.T) {
 	}
 	w.publish(t, "evil", "evil-ok", `{"n":1}`)
 
-	outs := read(t, w.js, tenantnats.StreamName("good"), "er.out.good.>", 20)
+	outs := read(t, w.tjs(t, "good"), tenantnats.StreamName("good"), "er.out.good.>", 20)
 	var ids []string
 	for _, m := range outs {
 		var s struct{ SourceID, Tenant, Guest string }
@@ -178,7 +169,7 @@ func TestConsumers(t *testing.T) {
 		}
 	}
 	// The evil tenant's well-behaved event still went through.
-	ok := read(t, w.js, tenantnats.StreamName("evil"), "er.out.evil.evil", 1)
+	ok := read(t, w.tjs(t, "evil"), tenantnats.StreamName("evil"), "er.out.evil.evil", 1)
 	if !strings.Contains(string(ok[0].Data()), `"evil-ok"`) {
 		t.Errorf("evil's good event: %s", ok[0].Data())
 	}
@@ -205,11 +196,7 @@ func TestConsumers(t *testing.T) {
 	}
 
 	// The good tenant reads its outputs with its own credentials.
-	tnc, err := nats.Connect(w.srv.ClientURL(), tenantnats.ClientOptions("good", w.keys["good"])...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tnc.Close()
+	tnc, _ := w.env.TenantConn(t, "good")
 	tjs, _ := jetstream.New(tnc)
 	read(t, tjs, tenantnats.StreamName("good"), "er.out.good.summ", 20)
 
@@ -217,7 +204,7 @@ func TestConsumers(t *testing.T) {
 	if err := w.mgr.Remove(ctx, "good", "summ"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.js.Consumer(ctx, tenantnats.StreamName("good"), "wasm-summ"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if _, err := w.tjs(t, "good").Consumer(ctx, tenantnats.StreamName("good"), "wasm-summ"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("durable still there: %v", err)
 	}
 	if len(w.mgr.List("good")) != 0 || len(w.mgr.List("evil")) != 1 {
@@ -296,14 +283,14 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.mgr.Close(ctx)
-	again := &Manager{Dir: w.mgr.Dir, Host: testHost(), JS: w.js, Tenants: w.reg}
+	again := w.manager(w.mgr.Dir)
 	again.Start(ctx)
 	defer again.Close(ctx)
 	if l := again.List("good"); len(l) != 1 || l[0].Name != "summ" || l[0].Limits.Pool != 1 {
 		t.Fatalf("after restart: %+v", l)
 	}
 	w.publish(t, "good", "after-restart", `{"a":1}`)
-	outs := read(t, w.js, tenantnats.StreamName("good"), "er.out.good.summ", 1)
+	outs := read(t, w.tjs(t, "good"), tenantnats.StreamName("good"), "er.out.good.summ", 1)
 	if !strings.Contains(string(outs[0].Data()), "after-restart") {
 		t.Fatalf("output %s", outs[0].Data())
 	}
@@ -311,10 +298,37 @@ func TestRestart(t *testing.T) {
 	tn, _ := w.reg.Get("good")
 	tn.SigningKeys = nil
 	w.reg.Add(tn)
-	third := &Manager{Dir: w.mgr.Dir, Host: testHost(), JS: w.js, Tenants: w.reg}
+	third := w.manager(w.mgr.Dir)
 	third.Start(ctx)
 	defer third.Close(ctx)
-	if l := third.List("good"); len(l) != 0 {
+	if l := third.List("good"); len(l) != 1 || !strings.Contains(l[0].Error, "not a signing key of tenant good") {
 		t.Fatalf("a module whose signing key was withdrawn restarted: %+v", l)
 	}
+	// It stays stored, and runs again once the key is back.
+	tn.SigningKeys = []string{pub(t, w.seeds["good"])}
+	w.reg.Add(tn)
+	third.TenantChanged("good")
+	if l := third.List("good"); len(l) != 1 || l[0].Error != "" {
+		t.Fatalf("with the key back: %+v", l)
+	}
+	// Remove deletes it from the data directory.
+	if err := third.Remove(ctx, "good", "summ"); err != nil {
+		t.Fatal(err)
+	}
+	fourth := w.manager(w.mgr.Dir)
+	fourth.Start(ctx)
+	defer fourth.Close(ctx)
+	if l := fourth.List("good"); len(l) != 0 {
+		t.Fatalf("removed, then restarted: %+v", l)
+	}
+}
+
+func pub(t *testing.T, seed []byte) string {
+	t.Helper()
+	kp, err := nkeys.FromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := kp.PublicKey()
+	return p
 }

@@ -19,6 +19,6 @@
 // it to er.dlq.<tenant> with the reason. Emitted events are published to
 // er.out.<tenant>.<consumer> only when handle succeeds.
 //
-// Imports wazero, nkeys, nats.go, prometheus, runtime/bus and
-// runtime/tenant (and its tenantnats).
+// Imports wazero, nkeys, nats.go, prometheus, runtime/bus, runtime/tenant
+// and runtime/tenant/tenantnats (the tenants' streams).
 package wasm

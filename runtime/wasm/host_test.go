@@ -49,6 +49,52 @@ func TestGoGuestTransforms(t *testing.T) {
 	}
 }
 
+// TestScannerGuestsTransform: the Rust guest (rustc alone) and the fast Go
+// guest, each with its own JSON scanner instead of a JSON library, emit
+// exactly what the Go guest and the native transform do, on the same
+// reused instance, for small and large events, and fail malformed input.
+func TestScannerGuestsTransform(t *testing.T) {
+	for _, g := range []struct {
+		name  string
+		guest func(testing.TB) []byte
+	}{{"rust", wasmtest.RustGuest}, {"go-fast", wasmtest.GoFastGuest}} {
+		t.Run(g.name, func(t *testing.T) { checkScannerGuest(t, g.guest(t), g.name) })
+	}
+}
+
+func checkScannerGuest(t *testing.T, bin []byte, name string) {
+	m, err := testHost().Load(context.Background(), bin, []string{CapEmit}, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	for i := 0; i < 100; i++ {
+		outs, err := m.Handle(context.Background(), ce("e1", `{"b":1,"a":{"x":[1,"]",{"y":null}]},"c\"q":"}"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outs) != 1 || string(outs[0]) != `{"source_id":"e1","type":"com.acme.x","tenant":"acme","keys":"a,b,c\"q","guest":"`+name+`"}` {
+			t.Fatalf("outs = %q", outs)
+		}
+	}
+	got, err := m.Handle(context.Background(), benchEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, _ := nativeSummary(benchEvent)
+	if want := strings.Replace(string(native), `"guest":"go"`, `"guest":"`+name+`"`, 1); string(got[0]) != want {
+		t.Errorf("%s %s\nnative %s", name, got[0], native)
+	}
+	big := ce("rust-big", `{"pad":"`+strings.Repeat("p", 100000)+`"}`)
+	if outs, err := m.Handle(context.Background(), big); err != nil || !strings.Contains(string(outs[0]), `"keys":"pad"`) {
+		t.Fatalf("large event: %q %v", outs, err)
+	}
+	var ge *GuestError
+	if _, err := m.Handle(context.Background(), []byte(`{"id":`)); !errors.As(err, &ge) || ge.Kind != "result" {
+		t.Errorf("malformed input: %v, want the guest's failure", err)
+	}
+}
+
 func TestASGuestTransforms(t *testing.T) {
 	bin := wasmtest.ASGuest(t)
 	m, err := testHost().Load(context.Background(), bin, []string{CapEmit}, Limits{})

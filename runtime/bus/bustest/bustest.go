@@ -72,12 +72,13 @@ func (e *Env) Connect(tb testing.TB) (*nats.Conn, jetstream.JetStream) {
 	return nc, js
 }
 
-// EnsureTenant creates the stream of tenant id (tenantnats.StreamConfig).
+// EnsureTenant creates the stream of tenant id in the server's one account
+// (tenantnats.SharedStreams).
 func (e *Env) EnsureTenant(tb testing.TB, id string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := tenantnats.EnsureStream(ctx, e.JS, tenant.Tenant{ID: id}); err != nil {
+	if err := tenantnats.SharedStreams(e.JS, bus.Replication{}).Ensure(ctx, tenant.Tenant{ID: id}); err != nil {
 		tb.Fatal(err)
 	}
 }

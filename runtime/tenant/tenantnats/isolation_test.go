@@ -1,10 +1,16 @@
-package tenantnats
+package tenantnats_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,128 +19,74 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats/tenantnatstest"
 )
 
-// env is an embedded server with Auth, the engine's streams, and tenants a
-// and b with their streams and a few processed events each.
-type env struct {
-	srv        *bus.Server
-	engine     *nats.Conn
-	js         jetstream.JetStream
-	keyA, keyB string
-	reg        *tenant.Registry
+// isolation is the matrix of isolation checks, each run on a fresh
+// environment with tenants a and b: on the embedded server
+// (TestIsolation) and on a 3-node cluster (TestClusterIsolation).
+var isolation = []struct {
+	name  string
+	check func(*testing.T, *tenantnatstest.Env)
+}{
+	{"Credentials", checkCredentials},
+	{"TenantOwnAccount", checkTenantOwnAccount},
+	{"TenantCannotCrossOver", checkTenantCannotCrossOver},
+	{"ServerPublishesStayInTheTenantsAccount", checkServerPublishesStayInTheTenantsAccount},
+	{"RotationAndDeletionCloseConnections", checkRotationAndDeletionCloseConnections},
+	{"Quotas", checkQuotas},
 }
 
-func newEnv(t *testing.T) *env {
+func TestIsolation(t *testing.T) {
+	for _, c := range isolation {
+		t.Run(c.name, func(t *testing.T) { c.check(t, withEvents(t, tenantnatstest.Start(t, "a", "b"))) })
+	}
+}
+
+// withEvents puts three processed events into each of tenants a's and b's
+// streams, published by the engine.
+func withEvents(t *testing.T, e *tenantnatstest.Env) *tenantnatstest.Env {
 	t.Helper()
-	e := &env{reg: tenant.NewRegistry(), keyA: tenant.NewKey(), keyB: tenant.NewKey()}
-	e.reg.Add(tenant.Tenant{ID: "a", KeyHashes: []string{tenant.HashKey(e.keyA)}})
-	e.reg.Add(tenant.Tenant{ID: "b", KeyHashes: []string{tenant.HashKey(e.keyB)}})
-	srv, err := bus.StartEmbedded(bus.Options{DataDir: t.TempDir(), Auth: NewAuth(e.reg, "engine-pw")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = srv
-	t.Cleanup(srv.Shutdown)
-	if _, err := nats.Connect(srv.ClientURL()); err == nil {
-		t.Fatal("an anonymous client connected")
-	}
-	e.engine, err = nats.Connect(srv.ClientURL(), nats.UserInfo(EngineUser, "engine-pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.engine.Close)
-	e.js, _ = jetstream.New(e.engine)
-	ctx := context.Background()
-	if err := bus.EnsureStreams(ctx, e.js, bus.StreamsConfig{}); err != nil {
-		t.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, id := range []string{"a", "b"} {
-		tn, _ := e.reg.Get(id)
-		if err := EnsureStream(ctx, e.js, tn); err != nil {
-			t.Fatal(err)
-		}
 		for i := 0; i < 3; i++ {
-			if _, err := e.js.Publish(ctx, "er.t."+id+".com.acme.order.created", []byte(`{"tenant":"`+id+`"}`)); err != nil {
-				t.Fatal(err)
+			if _, err := e.JS.Publish(ctx, "er.t."+id+".com.acme.order.created", []byte(`{"tenant":"`+id+`"}`)); err != nil {
+				t.Fatalf("engine publish into %s's stream: %v", id, err)
 			}
 		}
 	}
-	waitMsgs(t, e.js, StreamName("a"), 3)
-	waitMsgs(t, e.js, StreamName("b"), 3)
 	return e
 }
 
-// waitMsgs waits (bounded) until stream holds n messages.
-func waitMsgs(t *testing.T, js jetstream.JetStream, stream string, n uint64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := js.Stream(context.Background(), stream)
-		if err == nil && s.CachedInfo().State.Msgs >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream %s: fewer than %d messages after 10s (%v)", stream, n, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// tenantConn connects as a tenant and records the server's asynchronous
-// errors (permission violations).
-func (e *env) tenantConn(t *testing.T, id, key string) (*nats.Conn, *errLog) {
-	t.Helper()
-	log := &errLog{}
-	nc, err := nats.Connect(e.srv.ClientURL(), append(ClientOptions(id, key),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.add(err) }))...)
+func checkCredentials(t *testing.T, e *tenantnatstest.Env) {
+	creds, err := e.Keys.TenantCreds("a", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	return nc, log
-}
-
-type errLog struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (l *errLog) add(err error) { l.mu.Lock(); l.errs = append(l.errs, err.Error()); l.mu.Unlock() }
-
-// waitFor waits (bounded) for an error containing s.
-func (l *errLog) waitFor(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		l.mu.Lock()
-		for _, e := range l.errs {
-			if strings.Contains(e, s) {
-				l.mu.Unlock()
-				return
-			}
-		}
-		l.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
+	file := filepath.Join(t.TempDir(), "a.creds")
+	b, _ := creds.File()
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	t.Errorf("no error containing %q; got %q", s, l.errs)
-}
-
-func TestCredentials(t *testing.T) {
-	e := newEnv(t)
+	expired, _ := e.Keys.TenantCreds("a", time.Now().Add(-time.Minute))
 	tests := []struct {
-		name, user, pass string
-		ok               bool
+		name string
+		opts []nats.Option
+		ok   bool
 	}{
-		{"own key", "a", e.keyA, true},
-		{"other tenant's key", "a", e.keyB, false},
-		{"no password", "a", "", false},
-		{"unknown tenant", "c", e.keyA, false},
-		{"engine user, tenant key", EngineUser, e.keyA, false},
-		{"engine user, wrong password", EngineUser, "nope", false},
+		{"own key", tenantnats.ClientOptions("a", e.APIKeys["a"]), true},
+		{"creds file", []nats.Option{nats.UserCredentials(file)}, true},
+		{"other tenant's key", tenantnats.ClientOptions("a", e.APIKeys["b"]), false},
+		{"no password", []nats.Option{nats.UserInfo("a", "")}, false},
+		{"unknown tenant", tenantnats.ClientOptions("c", e.APIKeys["a"]), false},
+		{"no credentials", nil, false},
+		{"token", []nats.Option{nats.Token(e.APIKeys["a"])}, false},
+		{"expired creds", expired.Options(), false},
 	}
 	for _, tt := range tests {
-		nc, err := nats.Connect(e.srv.ClientURL(), nats.UserInfo(tt.user, tt.pass))
+		nc, err := nats.Connect(e.URL, append(tt.opts, nats.MaxReconnects(0))...)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: connect err = %v, want ok=%v", tt.name, err, tt.ok)
 		}
@@ -144,54 +96,64 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
-func TestTenantReadsOwnStream(t *testing.T) {
-	e := newEnv(t)
-	nc, _ := e.tenantConn(t, "a", e.keyA)
+// checkTenantOwnAccount: a tenant uses its account as on any NATS server —
+// default inbox prefix, stream list and info, consumers of both kinds,
+// account info — and sees only its own.
+func checkTenantOwnAccount(t *testing.T, e *tenantnatstest.Env) {
+	nc, _ := e.TenantConn(t, "a")
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// An ordered consumer (what `eventrunner tail` uses) and a durable pull
-	// consumer with explicit acks (what a long-running client uses).
-	oc, err := js.OrderedConsumer(ctx, StreamName("a"), jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	var names []string
+	for n := range js.StreamNames(ctx).Name() {
+		names = append(names, n)
+	}
+	if !slices.Equal(names, []string{tenantnats.StreamName("a")}) {
+		t.Errorf("stream ls = %v, want only ER_T_a", names)
+	}
+	s, err := js.Stream(ctx, tenantnats.StreamName("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fetchAll(t, oc, 3)
-	dc, err := js.CreateOrUpdateConsumer(ctx, StreamName("a"), jetstream.ConsumerConfig{Durable: "mine", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "er.t.a.>"})
+	if n := s.CachedInfo().State.Msgs; n != 3 {
+		t.Errorf("stream info: %d messages, want 3", n)
+	}
+	ai, err := js.AccountInfo(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := dc.Fetch(10, jetstream.FetchMaxWait(time.Second))
+	if ai.Streams != 1 {
+		t.Errorf("account info: %d streams, want 1 (only a's own)", ai.Streams)
+	}
+	oc, err := js.OrderedConsumer(ctx, tenantnats.StreamName("a"), jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for m := range msgs.Messages() {
-		got = append(got, string(m.Data()))
-		if err := m.DoubleAck(ctx); err != nil {
-			t.Fatalf("ack: %v", err)
-		}
+	got := fetch(t, oc, 3, false)
+	dc, err := js.CreateOrUpdateConsumer(ctx, tenantnats.StreamName("a"), jetstream.ConsumerConfig{Durable: "mine", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(got) != 6 {
-		t.Fatalf("read %d events, want 6: %q", len(got), got)
-	}
+	got = append(got, fetch(t, dc, 3, true)...)
 	for _, d := range got {
 		if d != `{"tenant":"a"}` {
 			t.Fatalf("tenant a read %s", d)
 		}
 	}
-	// A core subscription to its own subjects works too.
 	sub, err := nc.SubscribeSync("er.t.a.>")
 	if err != nil {
 		t.Fatal(err)
 	}
 	nc.Flush()
-	e.engine.Publish("er.t.a.live", []byte("live"))
+	if _, err := e.JS.Publish(ctx, "er.t.a.live", []byte("live")); err != nil {
+		t.Fatal(err)
+	}
 	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != "live" {
 		t.Fatalf("own core subscription: %v", err)
 	}
 }
 
-func fetchAll(t *testing.T, c jetstream.Consumer, n int) []string {
+func fetch(t *testing.T, c jetstream.Consumer, n int, ack bool) []string {
 	t.Helper()
 	var out []string
 	deadline := time.Now().Add(10 * time.Second)
@@ -202,141 +164,438 @@ func fetchAll(t *testing.T, c jetstream.Consumer, n int) []string {
 		}
 		for m := range msgs.Messages() {
 			out = append(out, string(m.Data()))
+			if ack {
+				if err := m.DoubleAck(context.Background()); err != nil {
+					t.Fatalf("ack: %v", err)
+				}
+			}
 		}
+	}
+	if len(out) != n {
+		t.Fatalf("read %d messages, want %d", len(out), n)
 	}
 	return out
 }
 
-// TestTenantCannotCrossOver: tenant a cannot subscribe to, create a consumer
-// on, or fetch from tenant b's events (nor snoop on inboxes), and cannot
-// publish into the engine's subjects.
-func TestTenantCannotCrossOver(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	// b's own durable consumer, which a will try to fetch from by name.
-	if _, err := e.js.CreateOrUpdateConsumer(ctx, StreamName("b"), jetstream.ConsumerConfig{Durable: "bdur", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
-		t.Fatal(err)
-	}
-	nc, log := e.tenantConn(t, "a", e.keyA)
-	js, _ := jetstream.New(nc)
-
-	t.Run("subscribe", func(t *testing.T) {
-		for _, subj := range []string{"er.t.b.>", "er.t.>", ">", "_INBOX.>", "_INBOX_b.>", "er.out.b.>", "$JS.ACK.ER_T_b.>", "er.proc.>"} {
-			sub, err := nc.SubscribeSync(subj)
-			if err != nil {
-				t.Fatal(err)
-			}
-			nc.Flush()
-			log.waitFor(t, `Permissions Violation for Subscription to "`+subj+`"`)
-			e.engine.Publish("er.t.b.leak", []byte("secret"))
-			e.engine.Flush()
-			if m, err := sub.NextMsg(200 * time.Millisecond); err == nil {
-				t.Errorf("subscription to %s received %s", subj, m.Data)
-			}
-			sub.Unsubscribe()
-		}
-	})
-	t.Run("create consumer", func(t *testing.T) {
-		tries := []struct {
-			stream string
-			cfg    jetstream.ConsumerConfig
-		}{
-			{StreamName("b"), jetstream.ConsumerConfig{}},
-			{StreamName("b"), jetstream.ConsumerConfig{Durable: "x", FilterSubject: "er.t.b.>"}},
-			{bus.StreamDLQ, jetstream.ConsumerConfig{FilterSubject: "er.dlq.b"}},
-			{bus.StreamDLQ, jetstream.ConsumerConfig{FilterSubject: "er.dlq.a"}},
-			{bus.StreamProc, jetstream.ConsumerConfig{}},
-			{bus.StreamRaw, jetstream.ConsumerConfig{}},
-		}
-		for _, tr := range tries {
-			cctx, cancel := context.WithTimeout(ctx, time.Second)
-			_, err := js.CreateOrUpdateConsumer(cctx, tr.stream, tr.cfg)
-			cancel()
-			if err == nil {
-				t.Errorf("created a consumer on %s with %+v", tr.stream, tr.cfg)
-			}
-		}
-		// A filter naming its own subjects on b's stream does not help either.
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if _, err := js.OrderedConsumer(cctx, StreamName("b"), jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.t.a.>"}}); err == nil {
-			if c, _ := js.OrderedConsumer(cctx, StreamName("b"), jetstream.OrderedConsumerConfig{}); c != nil {
-				if _, err := c.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond)); err == nil {
-					t.Error("ordered consumer on b's stream worked")
-				}
-			}
-		}
-	})
-	t.Run("fetch", func(t *testing.T) {
-		// The raw JetStream API request a client would make to pull from
-		// b's consumer: denied, no message comes back.
-		_, err := nc.Request("$JS.API.CONSUMER.MSG.NEXT."+StreamName("b")+".bdur", []byte(`{"batch":1,"expires":500000000}`), time.Second)
-		if err == nil {
-			t.Error("fetched from b's consumer")
-		}
-		log.waitFor(t, `Permissions Violation for Publish to "$JS.API.CONSUMER.MSG.NEXT.ER_T_b.bdur"`)
-		for _, subj := range []string{"$JS.API.STREAM.MSG.GET." + StreamName("b"), "$JS.API.DIRECT.GET." + StreamName("b"), "$JS.API.STREAM.INFO." + bus.StreamDLQ} {
-			if _, err := nc.Request(subj, []byte(`{"seq":1}`), 500*time.Millisecond); err == nil {
-				t.Errorf("request to %s answered", subj)
-			}
-		}
-		cons, _ := e.js.Consumer(ctx, StreamName("b"), "bdur")
-		if info, _ := cons.Info(ctx); info.Delivered.Consumer != 0 || info.NumAckPending != 0 {
-			t.Errorf("b's consumer was touched: %+v", info)
-		}
-	})
-	t.Run("publish", func(t *testing.T) {
-		before := streamMsgs(t, e.js)
-		for _, subj := range []string{"er.proc.a.com.acme.order.created", "er.t.a.x", "er.t.b.x", "er.raw.b", "er.dlq.a", "er.out.a.c", "er.out.b.c", "$JS.API.STREAM.CREATE.EVIL", "$JS.API.STREAM.PURGE." + StreamName("b"), "$JS.API.STREAM.DELETE." + StreamName("a")} {
-			nc.Publish(subj, []byte(`{}`))
-			nc.Flush()
-			log.waitFor(t, `Permissions Violation for Publish to "`+subj+`"`)
-		}
-		// Its own er.raw subject is allowed: the tenant is a NATS producer.
-		if _, err := js.Publish(ctx, "er.raw.a", []byte(`{"n":1}`)); err != nil {
-			t.Errorf("publish to own er.raw: %v", err)
-		}
-		after := streamMsgs(t, e.js)
-		before[bus.StreamRaw]++
-		for name, n := range before {
-			if after[name] != n {
-				t.Errorf("stream %s: %d messages, want %d", name, after[name], n)
-			}
-		}
-	})
-}
-
-func streamMsgs(t *testing.T, js jetstream.JetStream) map[string]uint64 {
+// counts is every stream's message count, the engine's and each tenant's.
+func counts(t *testing.T, e *tenantnatstest.Env) map[string]uint64 {
 	t.Helper()
+	ctx := context.Background()
 	out := map[string]uint64{}
-	for _, name := range []string{bus.StreamRaw, bus.StreamProc, bus.StreamDLQ, StreamName("a"), StreamName("b")} {
-		s, err := js.Stream(context.Background(), name)
+	for _, name := range []string{bus.StreamRaw, bus.StreamProc, bus.StreamDLQ} {
+		s, err := e.JS.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out[name] = s.CachedInfo().State.Msgs
 	}
+	for _, id := range []string{"a", "b"} {
+		s, err := e.TenantJS(t, id).Stream(ctx, tenantnats.StreamName(id))
+		if err != nil {
+			t.Fatalf("tenant %s's stream: %v", id, err)
+		}
+		out[tenantnats.StreamName(id)] = s.CachedInfo().State.Msgs
+	}
 	return out
 }
 
-func TestStreamLimits(t *testing.T) {
-	e := newEnv(t)
+// checkTenantCannotCrossOver: tenant a can neither read nor write anything
+// of tenant b's or the engine's: core subjects, the JetStream API, $SYS.
+func checkTenantCannotCrossOver(t *testing.T, e *tenantnatstest.Env) {
 	ctx := context.Background()
-	tn := tenant.Tenant{ID: "a", Retention: tenant.Duration(time.Hour), MaxBytes: 1 << 20}
-	if err := EnsureStream(ctx, e.js, tn); err != nil {
+	bcons, err := e.TenantJS(t, "b").CreateOrUpdateConsumer(ctx, tenantnats.StreamName("b"), jetstream.ConsumerConfig{Durable: "bdur", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := e.js.Stream(ctx, StreamName("a"))
-	if c := s.CachedInfo().Config; c.MaxAge != time.Hour || c.MaxBytes != 1<<20 {
-		t.Fatalf("limits not applied: %v %d", c.MaxAge, c.MaxBytes)
-	}
-	if err := DeleteStream(ctx, e.js, "a"); err != nil {
+	nc, _ := e.TenantConn(t, "a")
+	js, _ := jetstream.New(nc)
+
+	t.Run("subscribe", func(t *testing.T) {
+		sub, err := nc.SubscribeSync(">")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Flush()
+		// Controls into a's own account from every node, before and after
+		// the secrets: once the first arrive, a's interest has reached
+		// every node, so a secret that does not arrive was not delivered.
+		engines := e.EngineConns(t)
+		var leaks []string
+		control := func(round int) {
+			t.Helper()
+			awaitControls(t, len(engines), func(i int) error {
+				return engines[i].Publish("er.t.a.control", []byte(fmt.Sprintf("control %d/%d", round, i)))
+			}, func(d time.Duration) (string, bool) {
+				m, err := sub.NextMsg(d)
+				if err != nil {
+					return "", false
+				}
+				if !strings.HasPrefix(string(m.Data), "control ") {
+					leaks = append(leaks, fmt.Sprintf("%s %q", m.Subject, m.Data))
+					return "", true
+				}
+				return string(m.Data), true
+			}, func(i int) string { return fmt.Sprintf("control %d/%d", round, i) })
+		}
+		control(1)
+		for _, engine := range engines {
+			for _, subj := range []string{"er.t.b.leak", "er.proc.b.com.acme.x", "er.raw.b", "er.dlq.b", "er.out.b.c", "_INBOX.x"} {
+				if err := engine.Publish(subj, []byte("secret")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			engine.Flush()
+		}
+		control(2)
+		for {
+			m, err := sub.NextMsg(300 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			if !strings.HasPrefix(string(m.Data), "control ") {
+				leaks = append(leaks, fmt.Sprintf("%s %q", m.Subject, m.Data))
+			}
+		}
+		for _, l := range leaks {
+			t.Errorf("tenant a's wildcard subscription received %s", l)
+		}
+	})
+	t.Run("jetstream", func(t *testing.T) {
+		for _, stream := range []string{tenantnats.StreamName("b"), bus.StreamDLQ, bus.StreamProc, bus.StreamRaw} {
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if _, err := js.Stream(cctx, stream); !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Errorf("stream %s from tenant a: err = %v, want not found", stream, err)
+			}
+			if _, err := js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{}); err == nil {
+				t.Errorf("created a consumer on %s", stream)
+			}
+			cancel()
+		}
+		if _, err := nc.Request("$JS.API.CONSUMER.MSG.NEXT."+tenantnats.StreamName("b")+".bdur", []byte(`{"batch":1,"expires":500000000}`), time.Second); err == nil {
+			t.Error("fetched from b's consumer")
+		}
+		if info, _ := bcons.Info(ctx); info.Delivered.Consumer != 0 || info.NumAckPending != 0 {
+			t.Errorf("b's consumer was touched: %+v", info)
+		}
+	})
+	t.Run("system", func(t *testing.T) {
+		for _, subj := range []string{"$SYS.REQ.SERVER.PING", "$SYS.REQ.ACCOUNT." + tenantnats.Public(e.Keys.Engine()) + ".CONNZ",
+			"$SYS.REQ.ACCOUNT." + tenantnats.Public(e.Keys.Tenant("b")) + ".JSZ", "$SYS.REQ.CLAIMS.LIST"} {
+			if m, err := nc.Request(subj, nil, 500*time.Millisecond); err == nil {
+				t.Errorf("request %s answered: %.200s", subj, m.Data)
+			}
+		}
+	})
+	t.Run("publish", func(t *testing.T) {
+		before := counts(t, e)
+		for _, subj := range []string{"er.proc.a.com.acme.order.created", "er.proc.b.com.acme.order.created", "er.t.a.x", "er.t.b.x",
+			"er.raw.b", "er.dlq.a", "er.dlq.b", "er.out.a.c", "er.out.b.c", "er.tdlq.b", "er.js.b.STREAM.PURGE." + tenantnats.StreamName("b")} {
+			nc.Publish(subj, []byte(`{}`))
+		}
+		nc.Flush()
+		for _, subj := range []string{"$JS.API.STREAM.PURGE." + tenantnats.StreamName("a"), "$JS.API.STREAM.DELETE." + tenantnats.StreamName("a"),
+			"$JS.API.STREAM.UPDATE." + tenantnats.StreamName("a")} {
+			if _, err := nc.Request(subj, []byte(`{}`), 500*time.Millisecond); err == nil {
+				t.Errorf("tenant a's request %s was answered", subj)
+			}
+		}
+		// Its own er.raw subjects reach the engine: the tenant is a NATS producer.
+		if ack, err := js.Publish(ctx, "er.raw.a", []byte(`{"n":1}`)); err != nil || ack.Stream != bus.StreamRaw {
+			t.Errorf("publish to own er.raw: %v %+v", err, ack)
+		}
+		if ack, err := js.Publish(ctx, "er.raw.a.com.acme.order.created", []byte(`{"n":2}`)); err != nil || ack.Stream != bus.StreamRaw {
+			t.Errorf("publish to own er.raw by type: %v %+v", err, ack)
+		}
+		after := counts(t, e)
+		before[bus.StreamRaw] += 2
+		for name, n := range before {
+			if after[name] != n {
+				t.Errorf("stream %s: %d messages, want %d", name, after[name], n)
+			}
+		}
+		raw := lastMsg(t, e.JS, bus.StreamRaw)
+		if raw.Subject != "er.raw.a.com.acme.order.created" {
+			t.Errorf("raw event stored on %s", raw.Subject)
+		}
+	})
+}
+
+func lastMsg(t *testing.T, js jetstream.JetStream, stream string) *jetstream.RawStreamMsg {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := DeleteStream(ctx, e.js, "a"); err != nil {
-		t.Fatalf("second delete: %v", err)
+	m, err := s.GetLastMsgForSubject(context.Background(), ">")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := e.js.Stream(ctx, StreamName("a")); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Fatalf("stream still there: %v", err)
+	return m
+}
+
+// checkServerPublishesStayInTheTenantsAccount covers the tricks that make
+// the server publish on a tenant's behalf — a push consumer's deliver
+// subject, a request's reply subject, a stream's republish — aimed at the
+// subjects the engine listens on or writes to: whatever the server sends
+// stays in the tenant's own account.
+func checkServerPublishesStayInTheTenantsAccount(t *testing.T, e *tenantnatstest.Env) {
+	ctx := context.Background()
+	targets := []string{
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamProc + ".engine",
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamRaw + ".runner",
+		"er.proc.b.com.acme.order.created",
+		"er.t.b.com.acme.order.created",
+		"er.raw.b",
+		"er.dlq.b",
+		"$JS.API.STREAM.DELETE." + tenantnats.StreamName("b"),
+		"$JS.API.STREAM.PURGE." + bus.StreamProc,
+		"$KV.ER_TENANTS.b",
+	}
+	// The engine's view: nothing may arrive on any of these subjects,
+	// neither at a wildcard subscription nor at the engine's own
+	// max-deliveries advisory handlers, which would report any advisory
+	// they were given (a forged one as forged).
+	engineSub, err := e.Engine.SubscribeSync(">")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan error, 1000)
+	pub := bus.NewPublisher(e.JS, bus.PublisherOptions{})
+	for _, sc := range [][2]string{{bus.StreamProc, "engine"}, {bus.StreamRaw, "runner"}} {
+		stop, err := bus.DeadLetterMaxDeliveries(e.JS, pub, sc[0], sc[1], "test", false, func(err error) { handled <- err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	e.Engine.Flush()
+	var leaks []string
+	controls := engineControls(t, e, targets[0], engineSub, handled, targets, &leaks)
+	controls(1)
+	before := counts(t, e)
+	nc, _ := e.TenantConn(t, "a")
+	for i, target := range targets {
+		cfg, _ := json.Marshal(map[string]any{"stream_name": tenantnats.StreamName("a"), "config": map[string]any{
+			"durable_name": "push" + string(rune('a'+i)), "deliver_subject": target, "ack_policy": "none", "deliver_policy": "all"}})
+		m, err := nc.Request("$JS.API.CONSUMER.DURABLE.CREATE."+tenantnats.StreamName("a")+".push"+string(rune('a'+i)), cfg, 2*time.Second)
+		if err != nil {
+			t.Fatalf("push consumer delivering to %s: %v", target, err)
+		}
+		var res struct{ Error *struct{ Description string } }
+		_ = json.Unmarshal(m.Data, &res)
+		if res.Error != nil {
+			t.Logf("push consumer to %s refused: %s", target, res.Error.Description)
+		}
+		// Reply subjects: a PubAck and a JetStream API answer sent there.
+		if err := nc.PublishRequest("er.raw.a", target, []byte(`{"forged":true}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.PublishRequest("$JS.API.STREAM.INFO."+tenantnats.StreamName("a"), target, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A stream of its own that republishes into the targets.
+	ajs, _ := jetstream.New(nc)
+	for i, target := range targets[:4] {
+		subj := "mine." + string(rune('a'+i))
+		_, err := ajs.CreateStream(ctx, jetstream.StreamConfig{Name: "REPUB" + string(rune('A'+i)), Subjects: []string{subj},
+			RePublish: &jetstream.RePublish{Source: subj, Destination: target}})
+		if err != nil {
+			t.Logf("republish stream to %s refused: %v", target, err)
+			continue
+		}
+		if _, err := ajs.Publish(ctx, "mine."+string(rune('a'+i)), []byte(`{"forged":true}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sourcing or mirroring the engine's streams or b's, by any API prefix.
+	for _, src := range []*jetstream.StreamSource{{Name: bus.StreamProc}, {Name: tenantnats.StreamName("b")},
+		{Name: bus.StreamDLQ, External: &jetstream.ExternalStream{APIPrefix: "er.js.b"}}} {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		s, err := ajs.CreateStream(cctx, jetstream.StreamConfig{Name: "SRC", Sources: []*jetstream.StreamSource{src}})
+		cancel()
+		if err == nil {
+			time.Sleep(500 * time.Millisecond)
+			if info, _ := s.Info(ctx); info != nil && info.State.Msgs > 0 {
+				t.Errorf("a's stream sourcing %s got %d messages", src.Name, info.State.Msgs)
+			}
+			_ = ajs.DeleteStream(ctx, "SRC")
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	controls(2)
+	for {
+		m, err := engineSub.NextMsg(300 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		classifyEngineMsg(m, targets, &leaks)
+	}
+	for len(handled) > 0 {
+		classifyHandled(<-handled, &leaks)
+	}
+	for _, l := range leaks {
+		t.Errorf("the engine's account received %s", l)
+	}
+	after := counts(t, e)
+	before[bus.StreamRaw] += uint64(len(targets)) // the forged raw events themselves, as a's
+	for name, n := range before {
+		if after[name] != n {
+			t.Errorf("stream %s: %d messages, want %d", name, after[name], n)
+		}
+	}
+}
+
+// engineControls returns a function that sends, from an engine connection
+// on every node, a max-deliveries advisory to subject (one of the engine
+// handlers' subjects, naming a consumer that does not exist) until both
+// the engine's wildcard subscription sub and its advisory handler
+// (reporting to handled) got each. Anything else that arrives meanwhile
+// on one of targets, or at the handler, is recorded in leaks.
+func engineControls(t *testing.T, e *tenantnatstest.Env, subject string, sub *nats.Subscription, handled chan error, targets []string, leaks *[]string) func(round int) {
+	engines := e.EngineConns(t)
+	seq := func(round, i int) int { return 1000*round + i }
+	return func(round int) {
+		t.Helper()
+		send := func(i int) error {
+			return engines[i].Publish(subject, []byte(fmt.Sprintf(`{"control":true,"stream":%q,"consumer":"engine","stream_seq":%d,"deliveries":5}`, bus.StreamProc, seq(round, i))))
+		}
+		awaitControls(t, len(engines), send, func(d time.Duration) (string, bool) {
+			m, err := sub.NextMsg(d)
+			if err != nil {
+				return "", false
+			}
+			return classifyEngineMsg(m, targets, leaks), true
+		}, func(i int) string { return fmt.Sprintf(`"stream_seq":%d`, seq(round, i)) })
+		awaitControls(t, len(engines), send, func(d time.Duration) (string, bool) {
+			select {
+			case err := <-handled:
+				return classifyHandled(err, leaks), true
+			case <-time.After(d):
+				return "", false
+			}
+		}, func(i int) string { return fmt.Sprintf("%s/%d:", bus.StreamProc, seq(round, i)) })
+	}
+}
+
+var controlSeq = regexp.MustCompile(`"stream_seq":\d+`)
+
+// classifyEngineMsg returns a control message's mark, and records any
+// other message on one of targets as a leak.
+func classifyEngineMsg(m *nats.Msg, targets []string, leaks *[]string) string {
+	if bytes.Contains(m.Data, []byte(`"control":true`)) {
+		return controlSeq.FindString(string(m.Data))
+	}
+	if slices.Contains(targets, m.Subject) {
+		*leaks = append(*leaks, fmt.Sprintf("%s: %.200s", m.Subject, m.Data))
+	}
+	return ""
+}
+
+var handledSeq = regexp.MustCompile(bus.StreamProc + `/\d+:`)
+
+// classifyHandled returns a control's mark from the advisory handler's
+// report of it (the consumer it names does not exist), and records any
+// other report as a leak.
+func classifyHandled(err error, leaks *[]string) string {
+	if mark := handledSeq.FindString(err.Error()); mark != "" && strings.Contains(err.Error(), "consumer not found") {
+		return mark
+	}
+	*leaks = append(*leaks, "an advisory at its handler: "+err.Error())
+	return ""
+}
+
+// checkRotationAndDeletionCloseConnections: revoking a key closes the
+// connections it opened (and only those), deleting a tenant closes all of
+// its connections, each within a second.
+func checkRotationAndDeletionCloseConnections(t *testing.T, e *tenantnatstest.Env) {
+	second := tenant.NewKey()
+	ta, _ := e.Registry.Get("a")
+	ta.KeyHashes = append(ta.KeyHashes, tenant.HashKey(second))
+	e.Put(t, ta)
+	closed := func(opts ...nats.Option) (*nats.Conn, chan struct{}) {
+		ch := make(chan struct{})
+		nc, err := nats.Connect(e.URL, append(opts, nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(ch) }))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc, ch
+	}
+	_, oldKey := closed(tenantnats.ClientOptions("a", e.APIKeys["a"])...)
+	_, newKey := closed(tenantnats.ClientOptions("a", second)...)
+	creds, _ := e.Keys.TenantCreds("a", time.Time{})
+	_, credsConn := closed(creds.Options()...)
+
+	ta.KeyHashes = []string{tenant.HashKey(second)} // rotate the first key out
+	start := time.Now()
+	e.Put(t, ta)
+	waitClosed(t, oldKey, "the revoked key's connection")
+	t.Logf("revoked key's connection closed after %v", time.Since(start))
+	select {
+	case <-newKey:
+		t.Error("the connection of the key that stays was closed")
+	case <-credsConn:
+		t.Error("the creds connection was closed by a key rotation")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := nats.Connect(e.URL, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0))...); err == nil {
+		t.Error("the revoked key still logs in")
+	}
+
+	start = time.Now()
+	e.Remove(t, "a")
+	waitClosed(t, newKey, "the deleted tenant's key connection")
+	waitClosed(t, credsConn, "the deleted tenant's creds connection")
+	t.Logf("deleted tenant's connections closed after %v", time.Since(start))
+	if _, err := nats.Connect(e.URL, append(creds.Options(), nats.MaxReconnects(0))...); err == nil {
+		t.Error("the deleted tenant's creds still log in")
+	}
+}
+
+func waitClosed(t *testing.T, ch chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(time.Second):
+		t.Errorf("%s is still open a second later", what)
+	}
+}
+
+// awaitControls sends control message i (send) from each of n sources
+// until read has returned want(i) for every one, or fails the test after
+// 10 s. read waits up to d for the next message: its text, or ok=false
+// when none came. Controls prove that interest has propagated (a cluster
+// routes subscriptions asynchronously), so that checks that nothing
+// arrived are not vacuous.
+func awaitControls(t *testing.T, n int, send func(i int) error, read func(d time.Duration) (string, bool), want func(i int) string) {
+	t.Helper()
+	seen := map[string]bool{}
+	missing := func() []int {
+		var out []int
+		for i := range n {
+			if !seen[want(i)] {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for m := missing(); len(m) > 0; m = missing() {
+		if time.Now().After(deadline) {
+			t.Fatalf("controls from sources %v never arrived", m)
+		}
+		for _, i := range m {
+			if err := send(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for {
+			msg, ok := read(100 * time.Millisecond)
+			if !ok {
+				break
+			}
+			seen[msg] = true
+		}
 	}
 }
