@@ -43,6 +43,7 @@ demo: build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { $(GO) mod tidy -diff; echo 'go.mod/go.sum are not tidy: run go mod tidy'; exit 1; }
 	$(GO) tool staticcheck $$($(GO) list ./... | grep -v /gen/grl/semgen)  # semgen: compiled test GRL that compares values with themselves on purpose
 
 ## image: the engine's OCI image without Docker (gen/image): bin/image/oci and bin/image/eventrunner-<version>-<bundle>.tar

@@ -7,7 +7,7 @@
 # Source it from bash (.ci/run, .ci/services.sh), then call cassandra_start:
 # on success EVENTRUNNER_CASSANDRA_HOSTS is exported. Knobs: CASSANDRA_VERSION,
 # CASSANDRA_PORT, CASSANDRA_WAIT (seconds), CASSANDRA_HEAP.
-# Background: /work/shared/notes/cassandra-on-maven.md, docs/storage.md.
+# Background: docs/storage.md ("Tests against the real servers").
 
 CASSANDRA_VERSION=${CASSANDRA_VERSION:-5.0.8}
 CASSANDRA_PORT=${CASSANDRA_PORT:-9042}

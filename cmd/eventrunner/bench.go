@@ -21,14 +21,19 @@ import (
 	"github.com/eventrunner/eventrunner/generated"
 	"github.com/eventrunner/eventrunner/generated/typedpb"
 	"github.com/eventrunner/eventrunner/runtime/app"
+	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/schemas"
 )
 
 type benchOptions struct {
 	events, batch, concurrency int
 	dataDir, cpuProfile        string
 	skipIngest                 bool
+	// nats holds the external NATS flags (addNATSClientFlags).
+	nats app.Config
 }
 
 func newBenchCmd() *cobra.Command {
@@ -50,7 +55,17 @@ Pebble, compiled rules) and measures, on this machine and in this run:
      request in flight;
   4. the pipeline at half the HTTP rate: latency when not saturated.
 
-The ratio of (2) to (1) is the figure to track.`,
+The ratio of (2) to (1) is the figure to track.
+
+With --nats-url the engine runs on that NATS instead (credentials and TLS as
+for serve), every stream with --nats-replicas replicas, and phase 1 publishes
+to a stream of the same replication on the same servers, so the ratio is
+the pipeline's against raw R3 publish on a 3-node cluster with
+--nats-replicas 3. The NATS must not be serving an eventrunner: bench refuses
+one that holds ER_RAW, and deletes the streams and buckets it created, and
+its demo tenant, when it ends.
+
+  eventrunner bench --nats-url nats://n1:4222,nats://n2:4222 --nats-replicas 3 --nats-creds engine.creds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.Context(), o, cmd.OutOrStdout())
@@ -63,6 +78,7 @@ The ratio of (2) to (1) is the figure to track.`,
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the full-load pipeline phase to this file")
 	f.BoolVar(&o.skipIngest, "skip-ingest", false, "skip phase 3 (the ingest APIs side by side)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the engine's files (default: a temporary one, removed after)")
+	addNATSClientFlags(f, &o.nats)
 	return cmd
 }
 
@@ -76,21 +92,45 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
+	cfg := app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", TypedGRPC: typedpb.RegisterServices,
+		SchemaFiles: schemas.FS, NATSListen: "127.0.0.1:0",
+		NATS: o.nats.NATS, NATSReplication: o.nats.NATSReplication, NATSOperatorKey: o.nats.NATSOperatorKey}
+	where := "embedded NATS"
+	if cfg.NATS.External() {
+		nc, err := app.ConnectExternal(cfg, "eventrunner bench")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer nc.Close()
+		before, err := benchClusterFree(ctx, nc)
+		if err != nil {
+			return err
+		}
+		defer deleteNewStreams(nc, before, w)
+		cfg.DemoAPIKey = tenant.NewKey() // an external NATS has no demo tenant unless asked
+		where = fmt.Sprintf("NATS at %s, streams R%d", nc.ConnectedUrlRedacted(), cfg.NATSReplication.N())
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Start(ctx, app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0", TypedGRPC: typedpb.RegisterServices}, generated.Registry(), log)
+	a, err := app.Start(ctx, cfg, generated.Registry(), log)
 	if err != nil {
 		return err
 	}
 	defer a.Shutdown(context.Background())
-	fmt.Fprintf(w, "eventrunner bench: %d events per phase, ~%d-byte events, batches of %d, %d requests in flight\n",
-		o.events, len(benchEvent("x", 0)), o.batch, o.concurrency)
+	if cfg.NATS.External() {
+		defer func() {
+			if err := a.Tenants().Delete(a.DemoTenant()); err != nil {
+				fmt.Fprintf(w, "bench: delete the demo tenant: %v\n", err)
+			}
+		}()
+	}
+	fmt.Fprintf(w, "eventrunner bench on %s: %d events per phase, ~%d-byte events, batches of %d, %d requests in flight\n",
+		where, o.events, len(benchEvent("x", 0)), o.batch, o.concurrency)
 
-	raw, err := benchRawJetStream(ctx, a.NATS(), o.events)
+	raw, err := benchRawJetStream(ctx, a.NATS(), cfg.NATSReplication, o.events)
 	if err != nil {
 		return fmt.Errorf("raw jetstream: %w", err)
 	}
-	fmt.Fprintf(w, "raw JetStream async publish:  %8.0f msg/s\n", raw)
+	fmt.Fprintf(w, "raw JetStream async publish:  %8.0f msg/s  (R%d)\n", raw, cfg.NATSReplication.N())
 
 	stopProfile, err := startCPUProfile(o.cpuProfile)
 	if err != nil {
@@ -162,13 +202,16 @@ func startCPUProfile(path string) (stop func(), err error) {
 }
 
 // benchRawJetStream publishes n ~1 KB messages asynchronously to a
-// file-backed stream of its own and returns messages per second.
-func benchRawJetStream(ctx context.Context, nc *nats.Conn, n int) (float64, error) {
+// file-backed stream of its own, replicated as eventrunner's, and returns
+// messages per second.
+func benchRawJetStream(ctx context.Context, nc *nats.Conn, rep bus.Replication, n int) (float64, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return 0, err
 	}
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH_RAW", Subjects: []string{"bench.raw"}, Storage: jetstream.FileStorage})
+	cfg := jetstream.StreamConfig{Name: "BENCH_RAW", Subjects: []string{"bench.raw"}, Storage: jetstream.FileStorage}
+	rep.Apply(&cfg)
+	s, err := js.CreateStream(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -192,6 +235,53 @@ func benchRawJetStream(ctx context.Context, nc *nats.Conn, n int) (float64, erro
 		return 0, errors.New("acks did not arrive within a minute")
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// benchClusterFree checks that no eventrunner uses the NATS nc is on (its
+// engine would share ER_PROC's work with the bench's) and returns the
+// streams there are, which bench leaves alone.
+func benchClusterFree(ctx context.Context, nc *nats.Conn) (map[string]bool, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := js.Stream(ctx, bus.StreamRaw); err == nil {
+		return nil, fmt.Errorf("bench: %s already has stream %s: an eventrunner uses it, and bench would take part of its work; run bench on a NATS no eventrunner serves", nc.ConnectedUrlRedacted(), bus.StreamRaw)
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("bench: look for %s: %w", bus.StreamRaw, err)
+	}
+	names := js.StreamNames(ctx)
+	have := map[string]bool{}
+	for name := range names.Name() {
+		have[name] = true
+	}
+	if err := names.Err(); err != nil {
+		return nil, fmt.Errorf("bench: list streams: %w", err)
+	}
+	return have, nil
+}
+
+// deleteNewStreams deletes the streams (KV buckets and object stores are
+// streams too) that were not there before the bench.
+func deleteNewStreams(nc *nats.Conn, before map[string]bool, w io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	names := js.StreamNames(ctx)
+	var created []string
+	for name := range names.Name() {
+		if !before[name] {
+			created = append(created, name)
+		}
+	}
+	for _, name := range created {
+		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			fmt.Fprintf(w, "bench: delete stream %s: %v\n", name, err)
+		}
+	}
 }
 
 type phaseResult struct {
@@ -276,13 +366,18 @@ func benchPost(c *http.Client, url, key string, body []byte) error {
 	return nil
 }
 
-// waitStored waits until every id is stored and returns StoredAt by id.
-// While the pipeline runs it only polls for the last id sent, so that the
-// measuring costs the engine nothing; then it lists the tenant's records.
+// benchSource is the source of every bench event: with the id, the
+// identity the store keys records by.
+const benchSource = "/bench"
+
+// waitStored waits until every id of benchSource is stored and returns
+// StoredAt by id. While the pipeline runs it only polls for the last id
+// sent, so that the measuring costs the engine nothing; then it lists the
+// tenant's records.
 func waitStored(ctx context.Context, st store.Store, tenant string, ids []string, _ int) (map[string]time.Time, error) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		_, err := st.Get(ctx, tenant, ids[len(ids)-1])
+		_, err := st.Get(ctx, tenant, benchSource, ids[len(ids)-1])
 		if err == nil {
 			break
 		}
@@ -306,7 +401,8 @@ func waitStored(ctx context.Context, st store.Store, tenant string, ids []string
 	}
 }
 
-// storedTimes lists the tenant's records and returns StoredAt of those in ids.
+// storedTimes lists the tenant's records and returns StoredAt of those of
+// benchSource in ids.
 func storedTimes(ctx context.Context, st store.Store, tenant string, ids []string) (map[string]time.Time, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -320,7 +416,7 @@ func storedTimes(ctx context.Context, st store.Store, tenant string, ids []strin
 			return nil, err
 		}
 		for _, r := range page.Records {
-			if want[r.ID] {
+			if r.Source == benchSource && want[r.ID] {
 				got[r.ID] = r.StoredAt
 			}
 		}
@@ -353,6 +449,6 @@ func benchBatches(phase string, n, size int) ([][]byte, []string) {
 
 // benchEvent is a ~1 KB order event that the orders rules process.
 func benchEvent(id string, i int) []byte {
-	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"/bench","type":"com.acme.order.created","time":"2026-11-28T09:15:00Z","data":{"orderId":"7f1c2a9e-4b1d-4c8e-9a57-%012d","customer":{"id":"cust-%06d","email":"ada.lovelace@example.com","tier":"gold","country":"GB","orderCount":%d},"items":[{"sku":"BOOK-0001","name":"The Analytical Engine, annotated edition","quantity":2,"unitPrice":24.5,"category":"books"},{"sku":"ELEC-7781","name":"USB-C charger 65W","quantity":1,"unitPrice":39.99,"category":"electronics"},{"sku":"TOYS-0420","name":"Difference engine model kit","quantity":1,"unitPrice":59,"category":"toys"},{"sku":"GROC-1100","name":"Earl Grey tea, 250 g","quantity":3,"unitPrice":6.75,"category":"grocery"}],"currency":"GBP","total":168.24,"priority":3,"riskScore":%d,"channel":"web","coupon":"WELCOME10","giftWrap":true,"notes":"Leave at the porter's lodge; ring twice.","createdAt":"2026-11-28T09:15:00Z","shippingAddress":{"line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}}`,
+	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"`+benchSource+`","type":"com.acme.order.created","time":"2026-11-28T09:15:00Z","data":{"orderId":"7f1c2a9e-4b1d-4c8e-9a57-%012d","customer":{"id":"cust-%06d","email":"ada.lovelace@example.com","tier":"gold","country":"GB","orderCount":%d},"items":[{"sku":"BOOK-0001","name":"The Analytical Engine, annotated edition","quantity":2,"unitPrice":24.5,"category":"books"},{"sku":"ELEC-7781","name":"USB-C charger 65W","quantity":1,"unitPrice":39.99,"category":"electronics"},{"sku":"TOYS-0420","name":"Difference engine model kit","quantity":1,"unitPrice":59,"category":"toys"},{"sku":"GROC-1100","name":"Earl Grey tea, 250 g","quantity":3,"unitPrice":6.75,"category":"grocery"}],"currency":"GBP","total":168.24,"priority":3,"riskScore":%d,"channel":"web","coupon":"WELCOME10","giftWrap":true,"notes":"Leave at the porter's lodge; ring twice.","createdAt":"2026-11-28T09:15:00Z","shippingAddress":{"line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}}`,
 		id, i, i%1000, i%40, i%100)
 }

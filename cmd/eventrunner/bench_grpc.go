@@ -18,8 +18,8 @@ import (
 	"github.com/eventrunner/eventrunner/generated/typedpb"
 	"github.com/eventrunner/eventrunner/runtime/app"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
-	ergrpc "github.com/eventrunner/eventrunner/runtime/grpc"
-	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest/cepb"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
@@ -37,7 +37,7 @@ type ackStream struct {
 // events/s until the last is stored, and sent→stored latency.
 func benchGRPC(ctx context.Context, a *app.App, o benchOptions, phase string, typed bool) (phaseResult, error) {
 	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(ergrpc.Codec{})))
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(grpcingest.Codec{})))
 	if err != nil {
 		return phaseResult{}, err
 	}

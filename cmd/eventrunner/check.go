@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/eventrunner/eventrunner/gen"
 	"github.com/eventrunner/eventrunner/gen/diag"
 	"github.com/eventrunner/eventrunner/gen/evolve"
+	"github.com/eventrunner/eventrunner/gen/front"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -44,7 +44,7 @@ base revision is read with git (git archive); no checkout is touched.`,
 }
 
 func checkTree(cmd *cobra.Command, root, lock string) error {
-	b, warnings, err := gen.Load(cmd.Context(), gen.Config{Root: root, Lock: lock})
+	b, _, warnings, err := front.Load(cmd.Context(), front.Config{Root: root, Lock: lock})
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	var derr *diag.Errors
 	if errors.As(err, &derr) {

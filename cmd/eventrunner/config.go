@@ -48,12 +48,26 @@ func applyConfig(fs *pflag.FlagSet, file string) error {
 			return
 		}
 		if v, ok := values[f.Name]; ok {
-			if err := fs.Set(f.Name, fmt.Sprint(v)); err != nil {
+			if err := fs.Set(f.Name, yamlFlagValue(v)); err != nil {
 				errs = append(errs, fmt.Errorf("config %s: %s: %w", file, f.Name, err))
 			}
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// yamlFlagValue is a YAML value as a flag would spell it: a list becomes
+// the comma-separated form of a list flag.
+func yamlFlagValue(v any) string {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	parts := make([]string, len(list))
+	for i, e := range list {
+		parts[i] = fmt.Sprint(e)
+	}
+	return strings.Join(parts, ",")
 }
 
 func envName(flag string) string {

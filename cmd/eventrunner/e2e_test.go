@@ -234,7 +234,22 @@ func TestServeEndToEnd(t *testing.T) {
 // credentials (the demo tenant's API key is its NATS password).
 func readTenantStream(t *testing.T, url, tenant string, n int) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url, tenantnats.ClientOptions(tenant, testKey)...)
+	return readTenantStreamAs(t, url, tenant, testKey, n)
+}
+
+// readTenantStreamAs reads tenant's stream logged in with its API key and
+// counts each event id seen, until n ids are seen or 30 s pass.
+func readTenantStreamAs(t *testing.T, url, tenant, key string, n int) map[string]int {
+	t.Helper()
+	return countTenantMessages(t, url, tenant, key, "er.t."+tenant+".>", "id", n)
+}
+
+// countTenantMessages reads tenant's stream as the tenant, the messages on
+// filter, until n distinct values of their JSON member field are seen (or
+// 30 s pass), and then what else is there, and counts each value.
+func countTenantMessages(t *testing.T, url, tenant, key, filter, field string, n int) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(url, tenantnats.ClientOptions(tenant, key)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,29 +257,26 @@ func readTenantStream(t *testing.T, url, tenant string, n int) map[string]int {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, tenantnats.StreamName(tenant), jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.t." + tenant + ".>"}})
+	cons, err := js.OrderedConsumer(ctx, tenantnats.StreamName(tenant), jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for len(seen) < n && ctx.Err() == nil {
-		msgs, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			continue
+	count := func(batch jetstream.MessageBatch) {
+		for m := range batch.Messages() {
+			var v map[string]any
+			json.Unmarshal(m.Data(), &v)
+			seen[fmt.Sprint(v[field])]++
 		}
-		for m := range msgs.Messages() {
-			var ev struct{ ID string }
-			json.Unmarshal(m.Data(), &ev)
-			seen[ev.ID]++
+	}
+	for len(seen) < n && ctx.Err() == nil {
+		if msgs, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second)); err == nil {
+			count(msgs)
 		}
 	}
 	// Drain what else is there, to catch duplicates.
 	if msgs, err := cons.Fetch(10000, jetstream.FetchMaxWait(500*time.Millisecond)); err == nil {
-		for m := range msgs.Messages() {
-			var ev struct{ ID string }
-			json.Unmarshal(m.Data(), &ev)
-			seen[ev.ID]++
-		}
+		count(msgs)
 	}
 	return seen
 }
@@ -371,4 +383,19 @@ func TestServeDeadLetters(t *testing.T) {
 		}
 	}
 	s.stop(t)
+}
+
+// TestServeQuietStart: at the default log level serve's start-up shows its
+// own banner and not the embedded NATS server's (ASCII art, limits, ports).
+func TestServeQuietStart(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--log-level", "info")
+	s.stop(t)
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		if strings.Contains(line, "level=INFO") && strings.Contains(line, "component=nats-server") {
+			t.Errorf("the embedded NATS server's notice at info: %s", line)
+		}
+	}
+	if !strings.Contains(s.stderr.String(), "level=INFO") {
+		t.Errorf("no info logs at all, the test sees nothing:\n%s", s.stderr)
+	}
 }

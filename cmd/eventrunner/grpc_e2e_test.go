@@ -27,8 +27,8 @@ import (
 
 	"github.com/eventrunner/eventrunner/generated"
 	"github.com/eventrunner/eventrunner/generated/typedpb"
-	ergrpc "github.com/eventrunner/eventrunner/runtime/grpc"
-	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest/cepb"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
@@ -42,7 +42,7 @@ func dialGRPC(t *testing.T, s *server) *grpc.ClientConn {
 		t.Fatal("the banner printed no gRPC address")
 	}
 	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(ergrpc.Codec{})))
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(grpcingest.Codec{})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/generated"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
+	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/interp"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
@@ -162,17 +163,34 @@ func (e *evaluator) evalOne(dst []byte, raw []byte) []byte {
 	return appendOutcome(dst, e.fact, e.x.Fired, err)
 }
 
+// schemaOf is the schema version of ev as serve resolves it: the one its
+// dataschema names (short form or URL), else its type's latest.
+func schemaOf(ev *cloudevents.Event) (string, error) {
+	if ev.DataSchema != "" {
+		id, err := dataschema.ID(ev.Type, ev.DataSchema)
+		if err != nil {
+			return "", fmt.Errorf("dataschema: %w", err)
+		}
+		return id, nil
+	}
+	s, ok := generated.Registry().Latest(ev.Type)
+	if !ok {
+		return "", fmt.Errorf("unknown event type %q", ev.Type)
+	}
+	return s.ID, nil
+}
+
 // bind checks that the event is one the knowledge base runs on.
 func (e *evaluator) bind(ev *cloudevents.Event) error {
 	if !slices.Contains(e.kb.On(), ev.Type) {
 		return fmt.Errorf("knowledge base %s does not run on events of type %q (on: %v)", e.kb.Name(), ev.Type, e.kb.On())
 	}
-	s, err := generated.Registry().Resolve(ev.Type, ev.DataSchema)
+	id, err := schemaOf(ev)
 	if err != nil {
 		return err
 	}
-	if s.ID != e.schema.ID {
-		return fmt.Errorf("knowledge base %s binds %s, the event is %s", e.kb.Name(), e.schema.ID, s.ID)
+	if id != e.schema.ID {
+		return fmt.Errorf("knowledge base %s binds %s, the event is %s", e.kb.Name(), e.schema.ID, id)
 	}
 	if ev.Data == nil {
 		return errors.New("event has no data")

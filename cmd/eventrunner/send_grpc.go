@@ -17,8 +17,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
-	ergrpc "github.com/eventrunner/eventrunner/runtime/grpc"
-	"github.com/eventrunner/eventrunner/runtime/grpc/cepb"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest"
+	"github.com/eventrunner/eventrunner/runtime/grpcingest/cepb"
 )
 
 // runSendGRPC sends the same inputs as runSend over the generic gRPC
@@ -26,7 +26,7 @@ import (
 // whole batches of the input, acks counted as they come.
 func runSendGRPC(ctx context.Context, o sendOptions, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	conn, err := grpc.NewClient(o.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(ergrpc.Codec{})))
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(grpcingest.Codec{})))
 	if err != nil {
 		return fmt.Errorf("grpc: %w", err)
 	}

@@ -13,14 +13,15 @@ import (
 	"github.com/eventrunner/eventrunner/generated"
 	"github.com/eventrunner/eventrunner/generated/typedpb"
 	"github.com/eventrunner/eventrunner/runtime/app"
+	"github.com/eventrunner/eventrunner/schemas"
 )
 
 func newServeCmd() *cobra.Command {
 	var cfg app.Config
-	var configFile, logLevel, logFormat string
+	var configFile, logLevel, logFormat, roles string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the engine: ingest, rules, store and tenant streams in one process",
+		Short: "Run the engine: ingest, rules, store and tenant streams (all in one process, or the --roles you pick)",
 		Long: `serve runs the whole pipeline. With no configuration it starts an embedded
 NATS server with JetStream (files under ./data), the HTTP API on loopback, the
 runner, the engine with the compiled knowledge bases, an embedded Pebble store
@@ -31,7 +32,9 @@ EVENTRUNNER_HTTP_ADDR) or in a YAML file given with --config whose keys are
 the flag names; flags win over the environment, which wins over the file.`,
 		Example: `  eventrunner serve
   eventrunner serve --data-dir /var/lib/eventrunner --http-addr :8080 --demo-api-key "$KEY"
-  eventrunner serve --nats-url nats://nats-1:4222 --config /etc/eventrunner.yaml
+  eventrunner serve --nats-url nats://nats-1:4222,nats://nats-2:4222 --nats-creds engine.creds --nats-replicas 3
+  eventrunner serve --nats-url nats://nats-1:4222 --nats-creds engine.creds --roles ingest   # an ingest-only node
+  eventrunner serve --config /etc/eventrunner.yaml   # keys are flag names: nats-url: [nats://a:4222, nats://b:4222]
   eventrunner serve --rules-dir rules   # interpreted GRL, reloaded on change (development)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,9 +45,13 @@ the flag names; flags win over the environment, which wins over the file.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Roles, err = app.ParseRoles(roles); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg.TypedGRPC = typedpb.RegisterServices
+			cfg.SchemaFiles = schemas.FS
 			a, err := app.Start(ctx, cfg, generated.Registry(), log)
 			if err != nil {
 				return err
@@ -64,11 +71,11 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file of settings (keys are flag names)")
 	f.StringVar(&cfg.DataDir, "data-dir", "data", "directory for the JetStream and Pebble files")
+	f.StringVar(&roles, "roles", "all", "parts of the pipeline this process runs, comma-separated: ingest, runner, engine, wasm, analytics, query (see docs/deploy.md)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "HTTP API listen address")
+	f.StringVar(&cfg.SchemaBaseURL, "schema-base-url", "", "the HTTP API's public URL: processed events carry dataschema <url>/v1/schemas/<type>/v<N>, served there (default http://<http-addr>)")
 	f.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC ingest listen address (port 0 picks one; empty disables gRPC)")
-	f.StringVar(&cfg.NATSURL, "nats-url", "", "external NATS server (JetStream enabled); empty starts an embedded one")
-	f.StringVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server (port 0 picks one)")
-	f.BoolVar(&cfg.NATSSyncAlways, "nats-sync-always", false, "fsync every JetStream write (survives machine crashes, much slower)")
+	addNATSFlags(f, &cfg) // --nats-* (nats_flags.go)
 	f.StringVar(&cfg.DemoTenant, "demo-tenant", "demo", "id of the demo tenant")
 	f.StringVar(&cfg.DemoAPIKey, "demo-api-key", "", "API key of the demo tenant (generated and printed when empty)")
 	f.StringVar(&cfg.TenantsFile, "tenants-file", "", "tenants registry (YAML, see `eventrunner tenant`); default <data-dir>/tenants.yaml, re-read on change")
@@ -89,23 +96,29 @@ func printBanner(w io.Writer, a *app.App, cfg app.Config) {
 	url := "http://" + a.HTTPAddr()
 	key := a.DemoAPIKey()
 	nats := a.NATSURL()
-	if cfg.NATSURL == "" {
+	if !cfg.NATS.External() {
 		nats += " (embedded JetStream, files in " + cfg.Defaults().DataDir + ")"
+	}
+	tenantLine := fmt.Sprintf("%s, API key %s (also its NATS password; user = tenant id)", a.DemoTenant(), key)
+	if a.DemoTenant() == "" {
+		tenantLine = "none on an external NATS unless --demo-api-key is given; create tenants with\n          eventrunner tenant create ID --server " + url + " --admin-key …"
+		key = "$API_KEY" // the created tenant's, which create prints
 	}
 	grpcAddr := "off"
 	if a.GRPCAddr() != "" {
 		grpcAddr = a.GRPCAddr() + "  (CloudEventIngest + typed services, health, reflection; see docs/grpc.md)"
 	}
 	fmt.Fprintf(w, `eventrunner %s, bundle %s: ready
-  HTTP    %s  (POST/GET /v1/events, /metrics, /healthz, /readyz)
+  HTTP    %s  (POST/GET /v1/events, GET /v1/schemas, /metrics, /healthz, /readyz)
+  schemas %s  (processed events' dataschema: <that>/<type>/v<N>)
   gRPC    %s
   NATS    %s
-  tenant  %s, API key %s (also its NATS password; user = tenant id)
+  tenant  %s
 
 Send an event, then read it back processed:
-  curl -i %s/v1/events -H 'Authorization: Bearer %s' \
+  curl -i %s/v1/events -H "Authorization: Bearer %s" \
     -H 'Content-Type: application/cloudevents+json' \
     -d '{"specversion":"1.0","id":"demo-1","source":"/curl","type":"com.acme.iot.reading","data":{"deviceId":"dev-demo1","sensor":"temperature","value":212,"unit":"F","battery":9,"recordedAt":"2026-11-28T09:00:00Z"}}'
-  curl -s %s/v1/events/demo-1 -H 'Authorization: Bearer %s'
-`, version, generated.BundleHash, url, grpcAddr, nats, a.DemoTenant(), key, url, key, url, key)
+  curl -s %s/v1/events/demo-1 -H "Authorization: Bearer %s"
+`, version, generated.BundleHash, url, a.SchemaBase()+"/v1/schemas", grpcAddr, nats, tenantLine, url, key, url, key)
 }

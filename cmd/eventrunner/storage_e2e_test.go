@@ -3,16 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // The storage tests run serve against the real Cassandra and ClickHouse that
@@ -255,5 +262,117 @@ func TestServeCassandraUnreachable(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "start store") || !strings.Contains(string(out), "cassandra") {
 		t.Errorf("serve on an unreachable Cassandra: %v\n%s", err, out)
+	}
+}
+
+// statsTotalOf returns the count of the tenant of key over the last and
+// next day from GET /v1/stats/counts.
+func (s *server) statsTotalOf(t *testing.T, key string) uint64 {
+	t.Helper()
+	now := time.Now().UTC()
+	q := fmt.Sprintf("?step=24h&from=%s&to=%s", now.Add(-24*time.Hour).Format(time.RFC3339), now.Add(24*time.Hour).Format(time.RFC3339))
+	code, _, b := request(t, http.MethodGet, s.httpURL+"/v1/stats/counts"+q, key, "", "")
+	var reply struct{ Total uint64 }
+	if code != http.StatusOK || json.Unmarshal(b, &reply) != nil {
+		t.Fatalf("GET /v1/stats/counts: %d %s", code, b)
+	}
+	return reply.Total
+}
+
+// waitStatsOf polls the counts of key's tenant until they are want.
+func (s *server) waitStatsOf(t *testing.T, key string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var got uint64
+	for time.Now().Before(deadline) {
+		if got = s.statsTotalOf(t, key); got == want {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("stats count %d after 60 s, want %d:\n%s", got, want, s.stderr)
+}
+
+// TestServeTenantsClickHouse upgrades a data directory from before tenant
+// accounts that fed ClickHouse through ER_ANALYTICS: the stream is
+// deleted, the tenant's stream is fed directly (its old events included);
+// a tenant created at runtime is fed at once, and a deleted one is
+// stopped before its stream goes.
+func TestServeTenantsClickHouse(t *testing.T) {
+	flags, _ := externalStores(t, "tenants")
+	dir := t.TempDir()
+	acme := createTenant(t, "acme", "--data-dir", dir)
+	natsDir := filepath.Join(dir, "nats")
+	writeSharedAccountData(t, natsDir, "acme")
+	writeLegacyAnalyticsStream(t, natsDir, "acme")
+
+	s := startServer(t, dir, append(flags, "--admin-key", adminKey)...)
+	events := s.httpURL + "/v1/events"
+	if code, _, b := request(t, http.MethodPost, events, acme.APIKey, "application/cloudevents+json", iotEvent("acme-new", 70)); code != 202 {
+		t.Fatalf("post: %d %s", code, b)
+	}
+	s.waitStatsOf(t, acme.APIKey, 3) // old-1, old-2 from before the upgrade, acme-new
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := engineJS(t, s, dir).Stream(ctx, "ER_ANALYTICS"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("ER_ANALYTICS after the upgrade: %v, want ErrStreamNotFound", err)
+	}
+
+	code, _, b := request(t, http.MethodPost, s.httpURL+"/admin/v1/tenants", adminKey, "application/json", `{"id":"late"}`)
+	var late tenant.Secrets
+	if code != 201 || json.Unmarshal(b, &late) != nil {
+		t.Fatalf("admin create: %d %s", code, b)
+	}
+	for _, id := range []string{"late-1", "late-2"} {
+		if code, _, b := request(t, http.MethodPost, events, late.APIKey, "application/cloudevents+json", iotEvent(id, 70)); code != 202 {
+			t.Fatalf("late post: %d %s", code, b)
+		}
+	}
+	s.waitStatsOf(t, late.APIKey, 2)
+	if code, _, b := request(t, http.MethodDelete, s.httpURL+"/admin/v1/tenants/late", adminKey, "", ""); code != 204 {
+		t.Fatalf("admin delete: %d %s", code, b)
+	}
+	if got := s.statsTotalOf(t, acme.APIKey); got != 3 {
+		t.Errorf("acme's count after late's deletion: %d, want 3", got)
+	}
+	s.stop(t)
+	if strings.Contains(s.stderr.String(), "analytics") {
+		t.Errorf("serve logged analytics trouble:\n%s", s.stderr)
+	}
+}
+
+// writeLegacyAnalyticsStream adds to a data directory from before accounts
+// the ER_ANALYTICS stream (sourcing tenant id's stream) and its consumer,
+// as serve with --clickhouse-dsn kept them.
+func writeLegacyAnalyticsStream(t *testing.T, natsDir, id string) {
+	t.Helper()
+	srv, err := bus.StartEmbedded(bus.Options{DataDir: natsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := bus.NewJetStream(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ER_ANALYTICS", MaxAge: 7 * 24 * time.Hour,
+		Sources: []*jetstream.StreamSource{{Name: tenantnats.StreamName(id), FilterSubject: "er.t." + id + ".>"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "er-analytics", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if info, err := st.Info(ctx); err == nil && info.State.Msgs == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ER_ANALYTICS did not source the tenant's events")
+		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 func newTailCmd() *cobra.Command {
-	var url, tenant, typ, since, user, password string
+	var url, tenant, typ, since, user, password, creds string
 	var limit int
 	var outputs, deadLetters bool
 	cmd := &cobra.Command{
@@ -32,9 +32,10 @@ stream first, --since 10m starts ten minutes back. --outputs prints the
 tenant's WASM consumers' outputs (er.out.<tenant>.>) instead, --dead-letters
 its rejected events (er.dlq.<tenant>).
 
-On the embedded server a tenant authenticates with its id as the user and
-one of its API keys as the password (--password or EVENTRUNNER_PASSWORD); it
-can read nothing but its own stream.`,
+A tenant logs in with its id as the user and one of its API keys as the
+password (--password or EVENTRUNNER_PASSWORD), or with a creds file from
+` + "`eventrunner tenant creds`" + ` (--creds); either way it lands in its own NATS
+account and can read nothing but its own.`,
 		Example: `  eventrunner tail --tenant demo --password "$KEY"
   EVENTRUNNER_PASSWORD="$KEY" eventrunner tail --tenant demo --type com.acme.order.created --since all -n 10`,
 		Args: cobra.NoArgs,
@@ -72,7 +73,10 @@ can read nothing but its own stream.`,
 				if user == "" {
 					user = tenant
 				}
-				opts = []nats.Option{nats.UserInfo(user, password), nats.CustomInboxPrefix(tenantnats.InboxPrefix(tenant))}
+				opts = tenantnats.ClientOptions(user, password)
+			}
+			if creds != "" {
+				opts = append(opts, nats.UserCredentials(creds))
 			}
 			return runTail(ctx, url, tenantnats.StreamName(tenant), cfg, limit, cmd.OutOrStdout(), opts...)
 		},
@@ -85,6 +89,7 @@ can read nothing but its own stream.`,
 	f.IntVarP(&limit, "count", "n", 0, "exit after this many events (0 = follow forever)")
 	f.StringVar(&user, "user", "", "NATS user (default: the tenant id when --password is set)")
 	f.StringVar(&password, "password", "", "NATS password: one of the tenant's API keys")
+	f.StringVar(&creds, "creds", "", "NATS creds file of the tenant (eventrunner tenant creds)")
 	f.BoolVar(&outputs, "outputs", false, "print the tenant's WASM consumers' outputs (er.out.<tenant>.>)")
 	f.BoolVar(&deadLetters, "dead-letters", false, "print the tenant's rejected events (er.dlq.<tenant>; the reason is in headers)")
 	_ = cmd.MarkFlagRequired("tenant")

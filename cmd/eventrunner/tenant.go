@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/app"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
+	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
 // tenantOps is what the tenant commands do, on the tenants file directly or
@@ -25,11 +27,14 @@ type tenantOps interface {
 	List() ([]tenant.Tenant, error)
 	RotateKey(id string, keepOld bool) (tenant.Secrets, error)
 	Delete(id string) error
+	// Creds issues a NATS .creds file of a user of the tenant's account
+	// (expires zero: never).
+	Creds(id string, expires time.Duration) ([]byte, error)
 }
 
 // tenantTarget holds the flags that choose where tenants live.
 type tenantTarget struct {
-	dataDir, file, server, adminKey string
+	dataDir, file, server, adminKey, operatorKey string
 }
 
 func (t *tenantTarget) flags(cmd *cobra.Command) {
@@ -38,6 +43,7 @@ func (t *tenantTarget) flags(cmd *cobra.Command) {
 	f.StringVar(&t.file, "tenants-file", "", "tenants file to edit (default <data-dir>/tenants.yaml); a running serve re-reads it")
 	f.StringVar(&t.server, "server", "", "URL of a running engine: go through its admin API instead of the file")
 	f.StringVar(&t.adminKey, "admin-key", "", "the engine's admin key (with --server)")
+	f.StringVar(&t.operatorKey, "nats-operator-key", "", "NATS operator seed for creds (default <data-dir>/nats/operator.nk, the embedded server's)")
 }
 
 func (t *tenantTarget) ops(cmd *cobra.Command) (tenantOps, error) {
@@ -59,12 +65,38 @@ func (t *tenantTarget) ops(cmd *cobra.Command) (tenantOps, error) {
 	if err := reg.Replace(ts); err != nil {
 		return nil, err
 	}
-	return fileOps{&tenant.Manager{Path: path, Registry: reg, NewSigningKey: app.NewSigningKey}}, nil
+	operator := t.operatorKey
+	if operator == "" {
+		operator = filepath.Join(t.dataDir, "nats", "operator.nk")
+	}
+	return fileOps{&tenant.Manager{Store: &tenant.FileStore{Path: path}, Registry: reg, NewSigningKey: app.NewSigningKey}, operator}, nil
 }
 
-type fileOps struct{ *tenant.Manager }
+type fileOps struct {
+	*tenant.Manager
+	operatorKey string
+}
 
 func (f fileOps) List() ([]tenant.Tenant, error) { return f.Registry.List(), nil }
+
+func (f fileOps) Creds(id string, expires time.Duration) ([]byte, error) {
+	if _, ok := f.Registry.Get(id); !ok {
+		return nil, fmt.Errorf("tenant %s: %w", id, tenant.ErrNotFound)
+	}
+	keys, err := tenantnats.ReadKeys(f.operatorKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n(the embedded server creates it at its first start; for a cluster, give the seed of `eventrunner nats init` with --nats-operator-key)", err)
+	}
+	var until time.Time
+	if expires > 0 {
+		until = time.Now().Add(expires)
+	}
+	c, err := keys.TenantCreds(id, until)
+	if err != nil {
+		return nil, err
+	}
+	return c.File()
+}
 
 func newTenantCmd() *cobra.Command {
 	var target tenantTarget
@@ -76,11 +108,14 @@ serve re-reads (<data-dir>/tenants.yaml), or, with --server and --admin-key,
 a running engine's admin API.
 
 A tenant's API key authenticates HTTP requests and is its NATS password
-(user = tenant id). Its signing seed signs its WASM modules. Both are printed
-once, at creation; only the key's SHA-256 and the seed's public key are kept.`,
+(user = tenant id): NATS logs it into the tenant's own account. Its signing
+seed signs its WASM modules. Both are printed once, at creation; only the
+key's SHA-256 and the seed's public key are kept. ` + "`tenant creds`" + ` writes a
+NATS .creds file for the tenant's account instead of a password.`,
 	}
 	target.flags(cmd)
-	cmd.AddCommand(newTenantCreateCmd(&target), newTenantListCmd(&target), newTenantRotateCmd(&target), newTenantDeleteCmd(&target))
+	cmd.AddCommand(newTenantCreateCmd(&target), newTenantListCmd(&target), newTenantRotateCmd(&target), newTenantDeleteCmd(&target),
+		newTenantCredsCmd(&target))
 	return cmd
 }
 
@@ -117,6 +152,10 @@ func newTenantCreateCmd(target *tenantTarget) *cobra.Command {
 	f.IntVar(&t.MaxEventKB, "max-event-kb", 0, "largest event in KiB (0 = the engine's limit)")
 	f.DurationVar(&retention, "retention", 0, "how long the tenant's stream keeps events (default 7 days)")
 	f.Int64Var(&t.MaxBytes, "max-bytes", 0, "size cap of the tenant's stream in bytes (0 = none)")
+	f.IntVar(&t.NATS.MaxConnections, "nats-max-connections", 0, "the tenant's NATS connections at once (0 = unlimited)")
+	f.Int64Var(&t.NATS.MaxStorage, "nats-max-storage", 0, "bytes of the tenant's own JetStream streams, beside its event stream (0 = unlimited; needs --max-bytes)")
+	f.IntVar(&t.NATS.MaxStreams, "nats-max-streams", 0, "streams the tenant may create, beside its event stream (0 = unlimited)")
+	f.IntVar(&t.NATS.MaxConsumers, "nats-max-consumers", 0, "the tenant's consumers per stream (0 = unlimited)")
 	f.StringVar(&signingKey, "signing-key", "", "register this nkeys public key for WASM signatures instead of generating a seed")
 	f.BoolVar(&asJSON, "json", false, "print the secrets as JSON")
 	return cmd
@@ -192,6 +231,50 @@ func newTenantDeleteCmd(target *tenantTarget) *cobra.Command {
 	}
 }
 
+func newTenantCredsCmd(target *tenantTarget) *cobra.Command {
+	var out string
+	var expires time.Duration
+	cmd := &cobra.Command{
+		Use:   "creds ID",
+		Short: "Write a NATS .creds file for a user of the tenant's account (for the nats CLI and the SDKs)",
+		Long: `creds issues a user of the tenant's NATS account, signed by the account's
+creds signing key, and writes it as a .creds file that the nats CLI (--creds)
+and every NATS client library read. The user may use the tenant's account
+like any NATS account (its streams, consumers, KV buckets, within the
+tenant's limits) but not change or empty the stream the engine writes.
+Deleting the tenant revokes every creds file; rotating an API key does not.
+
+Without --server it needs the NATS operator seed: the embedded server's
+(<data-dir>/nats/operator.nk) or a cluster's (--nats-operator-key).`,
+		Example: `  eventrunner tenant creds acme --out acme.creds
+  nats --server nats://127.0.0.1:4222 --creds acme.creds stream ls
+  eventrunner tenant creds acme --expires 720h --server http://127.0.0.1:8080 --admin-key "$ADMIN_KEY" > acme.creds`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := ops.Creds(args[0], expires)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err := cmd.OutOrStdout().Write(b)
+				return err
+			}
+			if err := os.WriteFile(out, b, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (keep it secret: it logs in as tenant %s)\n", out, args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (mode 0600); default stdout")
+	cmd.Flags().DurationVar(&expires, "expires", 0, "how long the creds are valid (0 = until the tenant is deleted)")
+	return cmd
+}
+
 func printSecrets(w io.Writer, s tenant.Secrets, asJSON bool, what string) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(s)
@@ -240,6 +323,10 @@ func (c *adminClient) do(method, path string, in, out any) error {
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
+	if raw, ok := out.(*rawBody); ok {
+		*raw = b
+		return nil
+	}
 	if out != nil {
 		return json.Unmarshal(b, out)
 	}
@@ -258,6 +345,19 @@ func (c *adminClient) List() ([]tenant.Tenant, error) {
 func (c *adminClient) RotateKey(id string, keepOld bool) (s tenant.Secrets, err error) {
 	return s, c.do(http.MethodPost, fmt.Sprintf("/admin/v1/tenants/%s/rotate-key?keep_old=%t", id, keepOld), nil, &s)
 }
+
+func (c *adminClient) Creds(id string, expires time.Duration) ([]byte, error) {
+	path := "/admin/v1/tenants/" + id + "/creds"
+	if expires > 0 {
+		path += "?expires=" + expires.String()
+	}
+	var b rawBody
+	err := c.do(http.MethodPost, path, nil, &b)
+	return b, err
+}
+
+// rawBody takes a response body as it is.
+type rawBody []byte
 
 func (c *adminClient) Delete(id string) error {
 	return c.do(http.MethodDelete, "/admin/v1/tenants/"+id, nil, nil)

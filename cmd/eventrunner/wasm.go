@@ -144,7 +144,11 @@ func newWASMListCmd(c *wasmClient) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "CONSUMER\tPOOL\tHANDLED\tEMITTED\tFAILED\tDEAD\tLAST ERROR")
 			for _, i := range r.Consumers {
-				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", i.Name, i.Limits.Pool, i.Stats.Handled, i.Stats.Emitted, i.Stats.Failed, i.Stats.DeadLettered, i.Stats.LastError)
+				last := i.Stats.LastError
+				if i.Error != "" { // the server answering does not run it
+					last = i.Error
+				}
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", i.Name, i.Limits.Pool, i.Stats.Handled, i.Stats.Emitted, i.Stats.Failed, i.Stats.DeadLettered, last)
 			}
 			return w.Flush()
 		},
