@@ -199,7 +199,7 @@ func TestRunnerPublishFailureDeadLetters(t *testing.T) {
 	if err := env.JS.DeleteStream(context.Background(), bus.StreamProc); err != nil {
 		t.Fatal(err)
 	}
-	startRunner(t, env, runner.Options{MaxDeliver: 2, AckWait: 500 * time.Millisecond,
+	startRunner(t, env, runner.Options{MaxDeliver: 2, AckWait: 5 * time.Second, // long enough that a slow CI machine never lets the last delivery expire into a max-deliver advisory
 		Publisher: bus.NewPublisher(env.JS, bus.PublisherOptions{Attempts: 1, RetryWait: time.Millisecond})})
 	publishRaw(t, env, "er.raw.acme", nil, structured)
 	msgs := env.Messages(t, bus.StreamDLQ, "", 1, 20*time.Second)
