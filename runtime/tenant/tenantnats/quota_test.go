@@ -28,16 +28,36 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 	e.Put(t, a)
 
 	t.Run("connections", func(t *testing.T) {
+		connect := func() (*nats.Conn, error) {
+			return nats.Connect(e.URL, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...)
+		}
 		var err error
+		var conns []*nats.Conn
 		for i := 0; i < 4 && err == nil; i++ {
 			var nc *nats.Conn
-			if nc, err = nats.Connect(e.URL, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...); err == nil {
-				t.Cleanup(nc.Close)
+			if nc, err = connect(); err == nil {
+				conns = append(conns, nc)
 				err = nc.FlushTimeout(5 * time.Second)
 			}
 		}
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "maximum account active connections exceeded") {
 			t.Errorf("a's 4th connection with a quota of 3: %v, want refused by the account's connection limit", err)
+		}
+		// The server counts a closed connection until it has read the
+		// close: wait for a's slots to come back before the next checks
+		// connect as a.
+		for _, nc := range conns {
+			nc.Close()
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			nc, err := connect()
+			if err == nil {
+				nc.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a cannot connect after closing its connections: %v", err)
+			}
 		}
 		for range 4 {
 			e.TenantConn(t, "b") // fails the test if refused
