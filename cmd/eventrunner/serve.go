@@ -82,6 +82,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.StringVar(&cfg.AdminKey, "admin-key", "", "key guarding the admin API (/admin/v1/…); empty disables it")
 	f.StringVar(&cfg.RulesDir, "rules-dir", "", "run the GRL in this directory through grule, reloading on change, instead of the compiled rules")
 	f.IntVar(&cfg.Workers, "workers", 0, "runner and engine workers (0 = one per core)")
+	f.DurationVar(&cfg.IngestLinger, "ingest-linger", time.Millisecond, "how long a small ingest request waits for concurrent ones of its tenant to share one JetStream write (group commit); negative turns it off")
 	f.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an event may stay unacknowledged before it is redelivered (e.g. after a crash)")
 	f.Int64Var(&cfg.MaxEventBytes, "max-event-bytes", 1<<20, "largest event accepted over HTTP")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long shutdown may drain in-flight work (default 30s)")

@@ -285,45 +285,254 @@ func joinViolations(vs []rules.Violation) string {
 	return b.String()
 }
 
-// Acceptor normalises events and publishes the valid ones to ER_PROC in one
-// batch, waiting for their PubAcks: the publish path of HTTP (and gRPC)
-// ingest.
+// Acceptor normalises events and publishes the valid ones to ER_PROC,
+// waiting for their PubAcks: the publish path of HTTP and gRPC ingest. The
+// valid events of a request travel in envelopes (bus.EnvelopeSubject), and
+// small concurrent requests of one tenant share an envelope (group commit,
+// see Linger), so that a JetStream write and an engine delivery serve many
+// events. Share one Acceptor between the ingest APIs.
 type Acceptor struct {
 	Normalizer *Normalizer
 	Publisher  *bus.Publisher
 	// Now is the ingest clock; nil means time.Now.
 	Now func() time.Time
+	// Linger is how long a request with fewer than GroupEvents valid
+	// events waits for others of its tenant to share its envelope; default
+	// 1 ms, negative publishes every request on its own.
+	Linger time.Duration
+	// GroupEvents is the size from which a request is published at once,
+	// and at which a group stops waiting; default 64.
+	GroupEvents int
+	// MaxEnvelope caps an envelope's body; default 512 KiB, and never more
+	// than half the server's max_payload.
+	MaxEnvelope int
+
+	mu     sync.Mutex
+	groups map[string]*group // the open group of each tenant
+}
+
+// entry is one valid event on its way to ER_PROC.
+type entry struct {
+	subject string // er.proc.<tenant>.<type>, for a lone event
+	schema  string
+	msgID   string
+	event   []byte // the structured CloudEvent
+}
+
+// group collects the entries of concurrent requests of one tenant until its
+// linger ends or it is full; errs holds each entry's outcome once done is
+// closed.
+type group struct {
+	tenant  string
+	ingest  time.Time
+	entries []entry
+	errs    []error
+	done    chan struct{}
 }
 
 // Accept returns one outcome per event: nil once stored in ER_PROC, an
 // *Error when the event is refused (nothing is published for it), or the
-// publish error (the event may be retried; its Nats-Msg-Id makes that
-// safe).
+// publish error (the event may be retried: the store and the tenant stream
+// keep one copy of an event however often it arrives).
 func (a *Acceptor) Accept(ctx context.Context, tenant string, evs []*cloudevents.Event) []error {
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	ingest := now()
+	ingest := a.now()
 	out := make([]error, len(evs))
-	msgs := make([]*nats.Msg, 0, len(evs))
+	entries := make([]entry, 0, len(evs))
 	idx := make([]int, 0, len(evs))
+	var seen map[string]int // msg id → entry, when the request repeats an event
+	var dups [][2]int       // out[dups[k][0]] shares entry dups[k][1]'s outcome
+	if len(evs) > 1 {
+		seen = make(map[string]int, len(evs))
+	}
 	for i, ev := range evs {
 		v, err := a.Normalizer.Normalize(tenant, ev)
 		if err != nil {
 			out[i] = err
 			continue
 		}
-		msgs = append(msgs, v.Msg(ingest))
+		if seen != nil {
+			id := v.MsgID()
+			if j, ok := seen[id]; ok {
+				dups = append(dups, [2]int{i, j})
+				continue
+			}
+			seen[id] = len(entries)
+		}
+		entries = append(entries, entry{
+			subject: v.Subject,
+			schema:  v.Schema.ID,
+			msgID:   v.MsgID(),
+			event:   cloudevents.Append(make([]byte, 0, 256+len(ev.Data)), ev, ev.Data, nil),
+		})
 		idx = append(idx, i)
 	}
-	if len(msgs) == 0 {
+	if len(entries) == 0 {
 		return out
 	}
-	errs := make([]error, len(msgs))
-	_ = a.Publisher.PublishBatch(ctx, msgs, errs)
+	var errs []error
+	if a.linger() < 0 || len(entries) >= a.groupEvents() {
+		errs = a.publish(ctx, tenant, ingest, entries)
+	} else {
+		errs = a.join(ctx, tenant, ingest, entries)
+	}
 	for j, err := range errs {
 		out[idx[j]] = err
 	}
+	for _, d := range dups {
+		out[d[0]] = errs[d[1]]
+	}
 	return out
+}
+
+// join adds entries to the tenant's open group (opening one that flushes
+// after the linger) and waits for the group's outcome.
+func (a *Acceptor) join(ctx context.Context, tenant string, ingest time.Time, entries []entry) []error {
+	a.mu.Lock()
+	if a.groups == nil {
+		a.groups = map[string]*group{}
+	}
+	g := a.groups[tenant]
+	if g == nil {
+		g = &group{tenant: tenant, ingest: ingest, done: make(chan struct{})}
+		a.groups[tenant] = g
+		time.AfterFunc(a.linger(), func() { a.flush(g) })
+	}
+	first := len(g.entries)
+	g.entries = append(g.entries, entries...)
+	full := len(g.entries) >= a.groupEvents()
+	a.mu.Unlock()
+	if full {
+		go a.flush(g)
+	}
+	select {
+	case <-g.done:
+		return g.errs[first : first+len(entries)]
+	case <-ctx.Done():
+		errs := make([]error, len(entries))
+		for i := range errs {
+			errs[i] = fmt.Errorf("accept: waiting for the PubAck: %w", ctx.Err())
+		}
+		return errs
+	}
+}
+
+// flush closes g to newcomers and publishes it (once: the linger's timer and
+// a full group may both call it).
+func (a *Acceptor) flush(g *group) {
+	a.mu.Lock()
+	if a.groups[g.tenant] != g {
+		a.mu.Unlock()
+		return
+	}
+	delete(a.groups, g.tenant)
+	a.mu.Unlock()
+	// The requests waiting on g have deadlines of their own; the publish
+	// gets the time a PubAck may reasonably take, however they end.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g.errs = a.publish(ctx, g.tenant, g.ingest, g.entries)
+	close(g.done)
+}
+
+// publish sends entries to ER_PROC in envelopes of at most MaxEnvelope
+// bytes (a lone event as a message of its own) with one round of PubAcks,
+// and returns each entry's outcome.
+func (a *Acceptor) publish(ctx context.Context, tenant string, ingest time.Time, entries []entry) []error {
+	limit := a.maxEnvelope()
+	var msgs []*nats.Msg
+	var spans [][2]int // entries[spans[k][0]:spans[k][1]] travel in msgs[k]
+	for start := 0; start < len(entries); {
+		end, size := start+1, bus.EnvelopeEntrySize(entries[start].schema, entries[start].event)
+		for end < len(entries) {
+			n := bus.EnvelopeEntrySize(entries[end].schema, entries[end].event)
+			if size+n > limit {
+				break
+			}
+			end, size = end+1, size+n
+		}
+		m, err := envelope(tenant, ingest, entries[start:end], size)
+		if err != nil {
+			return fill(make([]error, len(entries)), err)
+		}
+		msgs = append(msgs, m)
+		spans = append(spans, [2]int{start, end})
+		start = end
+	}
+	pubErrs := make([]error, len(msgs))
+	_ = a.Publisher.PublishBatch(ctx, msgs, pubErrs)
+	errs := make([]error, len(entries))
+	for k, sp := range spans {
+		fill(errs[sp[0]:sp[1]], pubErrs[k])
+	}
+	return errs
+}
+
+// envelope is the ER_PROC message of entries: an envelope, or the event's
+// own message when there is one.
+func envelope(tenant string, ingest time.Time, entries []entry, size int) (*nats.Msg, error) {
+	m := &nats.Msg{Header: make(nats.Header, 5)}
+	m.Header[bus.HeaderTenant] = []string{tenant}
+	m.Header[bus.HeaderIngestTime] = []string{bus.FormatTime(ingest)}
+	if len(entries) == 1 {
+		e := entries[0]
+		m.Subject, m.Data = e.subject, e.event
+		m.Header[bus.HeaderMsgID] = []string{e.msgID}
+		m.Header[bus.HeaderContentType] = []string{bus.ContentTypeCloudEvents}
+		m.Header[bus.HeaderSchema] = []string{e.schema}
+		return m, nil
+	}
+	subject, err := bus.EnvelopeSubject(tenant)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(entries))
+	body := make([]byte, 0, size)
+	for i, e := range entries {
+		ids[i] = e.msgID
+		body = bus.AppendEnvelopeEntry(body, e.schema, e.event)
+	}
+	m.Subject, m.Data = subject, body
+	m.Header[bus.HeaderMsgID] = []string{bus.EnvelopeMsgID(ids)}
+	m.Header[bus.HeaderContentType] = []string{bus.ContentTypeEnvelope}
+	m.Header[bus.HeaderEnvelopeCount] = []string{strconv.Itoa(len(entries))}
+	return m, nil
+}
+
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+func (a *Acceptor) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Acceptor) linger() time.Duration {
+	if a.Linger == 0 {
+		return time.Millisecond
+	}
+	return a.Linger
+}
+
+func (a *Acceptor) groupEvents() int {
+	if a.GroupEvents <= 0 {
+		return 64
+	}
+	return a.GroupEvents
+}
+
+func (a *Acceptor) maxEnvelope() int {
+	limit := a.MaxEnvelope
+	if limit <= 0 {
+		limit = 512 << 10
+	}
+	if mp := a.Publisher.JetStream().Conn().MaxPayload(); mp > 0 {
+		limit = min(limit, int(mp)/2)
+	}
+	return limit
 }

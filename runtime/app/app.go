@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/dataschema"
@@ -46,8 +47,11 @@ type App struct {
 	runner  *runner.Runner
 	engine  *engine.Engine
 	pub     *bus.Publisher
-	http    *http.Server
-	httpLn  net.Listener
+	// acceptor publishes what HTTP and gRPC ingest accept, so that their
+	// small requests share envelopes (accept.Acceptor's group commit).
+	acceptor *accept.Acceptor
+	http     *http.Server
+	httpLn   net.Listener
 	// schemaBase prefixes the canonical dataschema (Config.SchemaBaseURL,
 	// else derived from httpLn); schemas serves what it points to.
 	schemaBase dataschema.Base
@@ -157,6 +161,7 @@ func (a *App) startPipeline(ctx context.Context) error {
 	}
 	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopWork = cancel
+	a.acceptor = &accept.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub, Linger: a.cfg.IngestLinger}
 	if roles.Has(RoleRunner) {
 		a.goWork("runner", a.runner.Run, workCtx)
 	}

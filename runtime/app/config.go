@@ -72,6 +72,10 @@ type Config struct {
 	// AckWait is how long a delivered event may stay unacknowledged before
 	// JetStream redelivers it (after a crash, say); 0 keeps the default.
 	AckWait time.Duration
+	// IngestLinger is how long a small ingest request waits for others of
+	// its tenant to share one ER_PROC envelope (accept.Acceptor.Linger);
+	// 0 keeps the default 1 ms, negative turns group commit off.
+	IngestLinger time.Duration
 	// MaxEventBytes bounds one event over HTTP.
 	MaxEventBytes int64
 	// ShutdownTimeout bounds the drain on shutdown.

@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/grpcingest"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
@@ -34,7 +33,7 @@ func (a *App) startGRPC(context.Context) error {
 	}
 	srv := grpcingest.New(grpcingest.Config{
 		Auth:          a.tenants,
-		Accept:        &accept.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub},
+		Accept:        a.acceptor,
 		Registry:      a.reg,
 		Limiter:       a.tn.limiter,
 		Metrics:       grpcingest.NewMetrics(a.metrics),

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/query"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
@@ -19,7 +18,7 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	in := ingest.NewHandler(ingest.Config{
 		Auth:    a.tenants,
-		Accept:  &ingest.ProcAcceptor{Acceptor: accept.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub}},
+		Accept:  &ingest.ProcAcceptor{Acceptor: a.acceptor},
 		Limits:  ingest.Limits{MaxEventBytes: a.cfg.MaxEventBytes},
 		Metrics: ingest.NewMetrics(a.metrics),
 		Limiter: a.tn.limiter,

@@ -372,10 +372,67 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	// Deliveries that "crash": never settled. Pull requests keep coming so
-	// that the server tries a third delivery and gives up.
+	dlq := exhaustDeliveries(t, env, cons, errs, 1)
+	h := dlq[0].Header
+	if dlq[0].Subject != "er.dlq.acme" || h.Get(bus.HeaderDLQKind) != bus.KindMaxDeliver || h.Get(bus.HeaderDLQStage) != "engine" ||
+		h.Get(bus.HeaderDLQDeliveries) != "2" || h.Get(bus.HeaderDLQSeq) != fmt.Sprint(ack.Sequence) || h.Get("X-Trace") != "t1" ||
+		string(dlq[0].Data) != `{"poison":true}` || !strings.Contains(h.Get(bus.HeaderDLQReason), "delivered the message 2 times") {
+		t.Errorf("dead letter %s %v %s", dlq[0].Subject, h, dlq[0].Data)
+	}
+	waitRemoved(t, env)
+}
+
+// An envelope its consumer gives up on becomes one dead letter per event,
+// each a structured CloudEvent with its schema and its part.
+func TestDeadLetterMaxDeliveriesSplitsEnvelopes(t *testing.T) {
+	env := bustest.Start(t)
+	ctx := ctxT(t)
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
+	m := nats.NewMsg("er.proc.acme")
+	m.Header.Set(bus.HeaderContentType, bus.ContentTypeEnvelope)
+	m.Header.Set(bus.HeaderEnvelopeCount, "2")
+	m.Header.Set("X-Trace", "t2")
+	m.Data = bus.AppendEnvelopeEntry(bus.AppendEnvelopeEntry(nil, "a/v1", []byte(`{"id":"1"}`)), "b/v2", []byte(`{"id":"2"}`))
+	ack, err := pub.Publish(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, bus.StreamProc, jetstream.ConsumerConfig{
+		Durable: "engine", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 100 * time.Millisecond, MaxDeliver: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 10)
+	stop, err := bus.DeadLetterMaxDeliveries(env.JS, pub, bus.StreamProc, "engine", "engine", true, func(err error) { errs <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	dlq := exhaustDeliveries(t, env, cons, errs, 2)
+	if len(dlq) != 2 {
+		t.Fatalf("%d dead letters, want one per event", len(dlq))
+	}
+	for i, d := range dlq {
+		h, part := d.Header, fmt.Sprint(i+1)
+		if h.Get(bus.HeaderDLQPart) != part || h.Get(bus.HeaderMsgID) != fmt.Sprintf("dlq/%s/%d/%s", bus.StreamProc, ack.Sequence, part) ||
+			h.Get(bus.HeaderContentType) != bus.ContentTypeCloudEvents || h.Get(bus.HeaderEnvelopeCount) != "" ||
+			h.Get(bus.HeaderSchema) != []string{"a/v1", "b/v2"}[i] || string(d.Data) != fmt.Sprintf(`{"id":"%d"}`, i+1) ||
+			h.Get(bus.HeaderDLQKind) != bus.KindMaxDeliver || h.Get("X-Trace") != "t2" {
+			t.Errorf("dead letter %d: %v %s", i, h, d.Data)
+		}
+	}
+	waitRemoved(t, env)
+}
+
+// exhaustDeliveries fetches without settling ("crashes") until the
+// consumer gives up and want dead letters are in ER_DLQ, and returns them.
+func exhaustDeliveries(t *testing.T, env *bustest.Env, cons jetstream.Consumer, errs <-chan error, want int) []*jetstream.RawStreamMsg {
+	t.Helper()
+	// Pull requests keep coming so that the server tries a third delivery
+	// and gives up.
 	deadline := time.Now().Add(15 * time.Second)
-	for env.Count(t, bus.StreamDLQ, "") == 0 && time.Now().Before(deadline) {
+	for env.Count(t, bus.StreamDLQ, "") < uint64(want) && time.Now().Before(deadline) {
 		mb, err := cons.Fetch(1, jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
@@ -383,22 +440,22 @@ func TestDeadLetterMaxDeliveries(t *testing.T) {
 		for range mb.Messages() {
 		}
 	}
-	dlq := env.Messages(t, bus.StreamDLQ, "", 1, 10*time.Second)
-	if len(dlq) != 1 {
+	dlq := env.Messages(t, bus.StreamDLQ, "", want, 10*time.Second)
+	if len(dlq) < want {
 		select {
 		case err := <-errs:
-			t.Fatalf("no dead letter: %v", err)
+			t.Fatalf("%d dead letters, want %d: %v", len(dlq), want, err)
 		default:
-			t.Fatal("no dead letter")
+			t.Fatalf("%d dead letters, want %d", len(dlq), want)
 		}
 	}
-	h := dlq[0].Header
-	if dlq[0].Subject != "er.dlq.acme" || h.Get(bus.HeaderDLQKind) != bus.KindMaxDeliver || h.Get(bus.HeaderDLQStage) != "engine" ||
-		h.Get(bus.HeaderDLQDeliveries) != "2" || h.Get(bus.HeaderDLQSeq) != fmt.Sprint(ack.Sequence) || h.Get("X-Trace") != "t1" ||
-		string(dlq[0].Data) != `{"poison":true}` || !strings.Contains(h.Get(bus.HeaderDLQReason), "delivered the message 2 times") {
-		t.Errorf("dead letter %s %v %s", dlq[0].Subject, h, dlq[0].Data)
-	}
-	deadline = time.Now().Add(5 * time.Second)
+	return dlq
+}
+
+// waitRemoved checks that the dead-lettered message left the work queue.
+func waitRemoved(t *testing.T, env *bustest.Env) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
 	for env.Count(t, bus.StreamProc, "") != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -18,6 +18,10 @@ type BatchOptions struct {
 	// how long a stop waits for the open request, not latency: messages are
 	// handled as they arrive.
 	MaxWait time.Duration
+	// MaxBytes, when set, also bounds one pull request by size (messages
+	// of varying size, such as envelopes); it must exceed the largest
+	// message.
+	MaxBytes int
 	// OnError is told about fetch failures (the loop backs off and goes on);
 	// nil ignores them.
 	OnError func(error)
@@ -59,7 +63,12 @@ func ConsumeBatches(ctx context.Context, c jetstream.Consumer, opts BatchOptions
 		// after AckWait). A request ends at its expiry with a status
 		// message that follows every message sent for it, so letting it
 		// run out loses nothing; a stop waits for it (at most MaxWait).
-		mb, err := c.Fetch(opts.Batch, jetstream.FetchMaxWait(opts.MaxWait))
+		fetchOpts := []jetstream.FetchOpt{jetstream.FetchMaxWait(opts.MaxWait)}
+		if opts.MaxBytes > 0 {
+			// Not FetchBytes: it sizes its channel for a million messages.
+			fetchOpts = append(fetchOpts, jetstream.FetchMaxBytes(opts.MaxBytes))
+		}
+		mb, err := c.Fetch(opts.Batch, fetchOpts...)
 		if err != nil {
 			if ctx.Err() != nil {
 				break

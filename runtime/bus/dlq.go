@@ -29,6 +29,27 @@ type Origin struct {
 	Stream     string
 	Seq        uint64 // stream sequence; 0 when unknown
 	Deliveries uint64
+	// Part is the 1-based position of the event in its envelope; 0 when
+	// the message is a single event.
+	Part int
+}
+
+// EnvelopePart describes the event at part of the envelope o as a message
+// of its own: its body, and the envelope's headers as a single event's
+// (a structured CloudEvent validated against schemaID).
+func EnvelopePart(o Origin, part int, schemaID string, event []byte) Origin {
+	h := make(nats.Header, len(o.Header))
+	for k, v := range o.Header {
+		if k != HeaderEnvelopeCount && k != HeaderContentType && k != HeaderSchema {
+			h[k] = v
+		}
+	}
+	h[HeaderContentType] = []string{ContentTypeCloudEvents}
+	if schemaID != "" {
+		h[HeaderSchema] = []string{schemaID}
+	}
+	o.Header, o.Data, o.Part = h, event, part
+	return o
 }
 
 // OriginOf describes a message received from a consumer.
@@ -55,12 +76,17 @@ func DLQMsg(tenant string, o Origin, r Rejection) *nats.Msg {
 		}
 		m.Header[k] = append([]string(nil), v...)
 	}
+	part := ""
+	if o.Part > 0 {
+		part = "/" + strconv.Itoa(o.Part)
+		m.Header.Set(HeaderDLQPart, strconv.Itoa(o.Part))
+	}
 	if o.Seq > 0 {
-		m.Header.Set(HeaderMsgID, "dlq/"+o.Stream+"/"+strconv.FormatUint(o.Seq, 10))
+		m.Header.Set(HeaderMsgID, "dlq/"+o.Stream+"/"+strconv.FormatUint(o.Seq, 10)+part)
 		m.Header.Set(HeaderDLQStream, o.Stream)
 		m.Header.Set(HeaderDLQSeq, strconv.FormatUint(o.Seq, 10))
 	} else if id := o.Header.Get(HeaderMsgID); id != "" {
-		m.Header.Set(HeaderMsgID, "dlq/"+r.Stage+"/"+id)
+		m.Header.Set(HeaderMsgID, "dlq/"+r.Stage+"/"+id+part)
 	}
 	if o.Deliveries > 0 {
 		m.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(o.Deliveries, 10))
@@ -182,8 +208,9 @@ func deadLetter(js jetstream.JetStream, pub *Publisher, adv maxDeliverAdvisory, 
 	}
 	o := Origin{Subject: raw.Subject, Header: raw.Header, Data: raw.Data, Stream: adv.Stream, Seq: adv.StreamSeq, Deliveries: adv.Deliveries}
 	reason := fmt.Sprintf("consumer %s delivered the message %d times and it was never settled (the handler crashed, stalled or kept failing)", adv.Consumer, adv.Deliveries)
-	m := DLQMsg(TenantOfSubject(raw.Subject), o, Rejection{Stage: stage, Kind: KindMaxDeliver, Reason: reason})
-	if _, err := pub.Publish(ctx, m); err != nil {
+	r := Rejection{Stage: stage, Kind: KindMaxDeliver, Reason: reason}
+	msgs := deadLetters(o, r)
+	if err := pub.PublishBatch(ctx, msgs, make([]error, len(msgs))); err != nil {
 		return fmt.Errorf("bus: dead-letter %s/%d: %w", adv.Stream, adv.StreamSeq, err)
 	}
 	if remove {
@@ -192,6 +219,24 @@ func deadLetter(js jetstream.JetStream, pub *Publisher, adv maxDeliverAdvisory, 
 		}
 	}
 	return nil
+}
+
+// deadLetters is the dead letter of o, or one per event when o is an
+// envelope (a malformed envelope is kept whole).
+func deadLetters(o Origin, r Rejection) []*nats.Msg {
+	tenant := TenantOfSubject(o.Subject)
+	if !IsEnvelope(o.Header) {
+		return []*nats.Msg{DLQMsg(tenant, o, r)}
+	}
+	var out []*nats.Msg
+	err := EachEnvelopeEntry(o.Data, func(part int, schemaID string, event []byte) error {
+		out = append(out, DLQMsg(tenant, EnvelopePart(o, part, schemaID, event), r))
+		return nil
+	})
+	if err != nil {
+		return []*nats.Msg{DLQMsg(tenant, o, Rejection{Stage: r.Stage, Kind: r.Kind, Field: "body", Reason: r.Reason + "; " + err.Error()})}
+	}
+	return out
 }
 
 func isNotFound(err error) bool {

@@ -148,6 +148,14 @@ func withDefaults(opts Options, js jetstream.JetStream) Options {
 	return opts
 }
 
+// fetchBytes bounds a pull request by size: envelopes of up to half the
+// server's max_payload carry hundreds of events each, and Batch of them
+// would be tens of megabytes in one batch. Twice the max_payload lets any
+// message through and keeps a batch to a few envelopes.
+func fetchBytes(js jetstream.JetStream) int {
+	return int(max(2*js.Conn().MaxPayload(), 1<<20))
+}
+
 // Rules returns the rule set in use.
 func (e *Engine) Rules() *RuleSet { return e.rules.Load() }
 
@@ -181,7 +189,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			defer wg.Done()
 			w := newWorker(e)
 			_ = bus.ConsumeBatches(ctx, e.cons, bus.BatchOptions{
-				Batch: e.opts.Batch, MaxWait: e.opts.MaxWait,
+				Batch: e.opts.Batch, MaxWait: e.opts.MaxWait, MaxBytes: fetchBytes(e.js),
 				OnError: func(err error) { e.log.Warn("fetch", "err", err) },
 			}, w.handle)
 		}()

@@ -405,3 +405,49 @@ func TestProcessedDataschema(t *testing.T) {
 		}
 	}
 }
+
+// The events of one envelope meet different fates: each good one is stored
+// and published, each bad one gets a dead letter of its own naming its part,
+// and the envelope is acked once.
+func TestEnvelopeEventsSettleOneByOne(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	f.start(t, engine.Options{Metrics: reg})
+	good := func(id string) []byte {
+		return []byte(fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/shop","type":%q,"time":"2024-03-04T05:06:07Z","data":{"id":%q,"amount":5}}`,
+			id, runnertest.OrderType, id))
+	}
+	v1 := runnertest.OrderV1.ID
+	var body []byte
+	body = bus.AppendEnvelopeEntry(body, v1, good("env-1"))
+	body = bus.AppendEnvelopeEntry(body, v1, []byte(`{"specversion":`))
+	body = bus.AppendEnvelopeEntry(body, v1, []byte(strings.Replace(string(good("env-3")), `"data"`, `"tenantid":"globex","data"`, 1)))
+	body = bus.AppendEnvelopeEntry(body, v1, good("env-4"))
+	m := nats.NewMsg("er.proc.acme")
+	m.Header.Set(bus.HeaderContentType, bus.ContentTypeEnvelope)
+	m.Header.Set(bus.HeaderTenant, "acme")
+	m.Data = body
+	if _, err := f.env.JS.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	f.get(t, "env-1")
+	f.get(t, "env-4")
+	dlq := f.env.Messages(t, bus.StreamDLQ, "", 2, 10*time.Second)
+	if len(dlq) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dlq))
+	}
+	kinds := map[string]string{}
+	for _, d := range dlq {
+		kinds[d.Header.Get(bus.HeaderDLQPart)] = d.Header.Get(bus.HeaderDLQKind)
+	}
+	if kinds["2"] != "malformed" || kinds["3"] != "tenant" {
+		t.Errorf("dead letters by part: %v, want 2 malformed and 3 tenant", kinds)
+	}
+	if n := len(f.env.Messages(t, bustest.TenantStream, "", 2, 10*time.Second)); n != 2 {
+		t.Errorf("the tenant stream holds %d events, want 2", n)
+	}
+	waitFor(t, func() bool { return f.env.Count(t, bus.StreamProc, "") == 0 })
+	if v := metricValue(t, reg, "eventrunner_engine_events_total", "processed"); v != 2 {
+		t.Errorf("processed = %v, want 2", v)
+	}
+}

@@ -29,7 +29,13 @@ const (
 // a dead letter, or a retry), appending the processed event to arena.
 func (w *worker) process(rs *RuleSet, it *item, arena []byte) []byte {
 	msg := it.msg
-	tenant, typ, err := bus.ParseProcSubject(msg.Subject())
+	var tenant, typ string
+	var err error
+	if it.part > 0 {
+		tenant, err = bus.ParseEnvelopeSubject(msg.Subject())
+	} else {
+		tenant, typ, err = bus.ParseProcSubject(msg.Subject())
+	}
 	if err != nil {
 		w.deadLetter(it, bus.Rejection{Kind: "tenant", Field: "subject", Reason: err.Error()})
 		return arena
@@ -42,7 +48,7 @@ func (w *worker) process(rs *RuleSet, it *item, arena []byte) []byte {
 		it.ingest = md.Timestamp
 	}
 	ev := &w.ev
-	if err := cloudevents.Parse(msg.Data(), ev); err != nil {
+	if err := cloudevents.Parse(it.body, ev); err != nil {
 		w.deadLetter(it, bus.Rejection{Kind: "malformed", Field: "body", Reason: err.Error()})
 		return arena
 	}
@@ -50,17 +56,17 @@ func (w *worker) process(rs *RuleSet, it *item, arena []byte) []byte {
 	case ev.TenantID != "" && ev.TenantID != tenant:
 		w.deadLetter(it, bus.Rejection{Kind: "tenant", Field: "tenantid", Reason: fmt.Sprintf("the event names tenant %q, its subject %q", ev.TenantID, msg.Subject())})
 		return arena
-	case ev.Type != typ:
+	case typ != "" && ev.Type != typ: // an envelope's subject names no type
 		w.deadLetter(it, bus.Rejection{Kind: "attribute", Field: "type", Reason: fmt.Sprintf("type %q does not match the subject %q", ev.Type, msg.Subject())})
 		return arena
 	}
 	ev.TenantID = tenant
-	s, ok := w.schema(it, h.Get(bus.HeaderSchema))
+	s, ok := w.schema(it, it.schema)
 	if !ok {
 		return arena
 	}
 	f := w.fact(s)
-	if err := decode(f, ev.Data, h.Get(bus.HeaderSchema) == s.ID); err != nil {
+	if err := decode(f, ev.Data, it.schema == s.ID); err != nil {
 		w.deadLetter(it, dataRejection(s, err))
 		return arena
 	}

@@ -19,10 +19,12 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// An engine killed after storing and publishing a batch but before acking
-// it: the redelivered events are processed again and neither the store nor
-// the tenant stream gets a duplicate (the store keeps the first write: the
-// processed event is byte-identical).
+// An engine killed after storing and publishing a batch of envelopes but
+// before acking all of them: the redelivered events are processed again and
+// neither the store nor the tenant stream gets a duplicate (the store keeps
+// the first write: the processed event is byte-identical). A producer's
+// retry of the first events, in an envelope of its own, changes nothing
+// either.
 func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	env := bustest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -40,9 +42,12 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 		evs[i] = &cloudevents.Event{SpecVersion: "1.0", ID: fmt.Sprint("e", i), Source: "/s", Type: runnertest.OrderType,
 			DataSchema: "com.acme.order.created/v1", Data: json.RawMessage(fmt.Sprintf(`{"id":"o","amount":%d}`, i*30))}
 	}
-	for _, err := range acc.Accept(ctx, "acme", evs) {
-		if err != nil {
-			t.Fatal(err)
+	const envelopes, per = 4, n / 4 // each Accept is one envelope
+	for i := 0; i < envelopes; i++ {
+		for _, err := range acc.Accept(ctx, "acme", evs[i*per:(i+1)*per]) {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	e, err := New(ctx, env.JS, Options{Registry: reg, Store: st, AckWait: 500 * time.Millisecond, MaxWait: 200 * time.Millisecond, Workers: 2})
@@ -50,9 +55,9 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// First life: the whole pipeline but the acks, e.g. SIGKILL right after
-	// PublishBatch returned; the first 30 messages are acked before the
-	// crash ("mid-batch").
-	mb, err := e.cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
+	// PublishBatch returned; the first envelope is acked before the crash
+	// ("mid-batch").
+	mb, err := e.cons.Fetch(envelopes, jetstream.FetchMaxWait(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +65,17 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	for m := range mb.Messages() {
 		msgs = append(msgs, m)
 	}
-	if len(msgs) != n {
-		t.Fatalf("fetched %d", len(msgs))
+	if len(msgs) != envelopes {
+		t.Fatalf("fetched %d messages, want %d envelopes", len(msgs), envelopes)
 	}
 	w := newWorker(e)
 	rs := e.Rules()
 	var arena []byte
 	for _, m := range msgs {
-		w.items = append(w.items, item{msg: m})
+		w.unpack(m)
+	}
+	if len(w.items) != n {
+		t.Fatalf("unpacked %d events, want %d", len(w.items), n)
 	}
 	for i := range w.items {
 		arena = w.process(rs, &w.items[i], arena)
@@ -75,10 +83,8 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	w.snapshotOuts()
 	w.store(ctx)
 	w.publish(ctx)
-	for i := range w.items[:30] {
-		if err := w.items[i].msg.DoubleAck(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if err := msgs[0].DoubleAck(ctx); err != nil {
+		t.Fatal(err)
 	}
 	before := map[string]store.Record{}
 	for _, ev := range evs {
@@ -87,6 +93,13 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 			t.Fatalf("first life did not store %s: %v", ev.ID, err)
 		}
 		before[ev.ID] = r
+	}
+
+	// The producer, not told of its first 10 events, sends them again.
+	for _, err := range acc.Accept(ctx, "acme", evs[:10]) {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// Second life.

@@ -16,9 +16,14 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// item is one message of a batch on its way through the engine.
+// item is one event of a batch on its way through the engine: a message of
+// its own, or one part of an envelope (the items of an envelope are
+// consecutive and share msg).
 type item struct {
 	msg    jetstream.Msg
+	part   int    // 1-based position in the envelope; 0 for a lone event
+	schema string // the schema ingest or the runner validated it against
+	body   []byte // the structured CloudEvent
 	tenant string
 	ingest time.Time // when eventrunner accepted the event
 	rec    store.Record
@@ -67,9 +72,10 @@ func (w *worker) handle(ctx context.Context, msgs []jetstream.Msg) {
 	arena := make([]byte, 0, size)
 	w.items = w.items[:0]
 	for _, msg := range msgs {
-		w.items = append(w.items, item{msg: msg})
-		it := &w.items[len(w.items)-1]
-		arena = w.process(rs, it, arena)
+		w.unpack(msg)
+	}
+	for i := range w.items {
+		arena = w.process(rs, &w.items[i], arena)
 	}
 	m.stage.WithLabelValues("rules").Observe(time.Since(start).Seconds())
 	m.batch.Observe(float64(len(msgs)))
@@ -100,6 +106,25 @@ func (w *worker) handle(ctx context.Context, msgs []jetstream.Msg) {
 	clear(w.recs)
 	clear(w.outs)
 	clear(w.pubIdx)
+}
+
+// unpack adds the events of msg to the batch: one item, or one per part of
+// an envelope. An envelope that does not parse is dead-lettered whole.
+func (w *worker) unpack(msg jetstream.Msg) {
+	start := len(w.items)
+	err := bus.EachEvent(msg.Headers(), msg.Data(), func(part int, schemaID string, event []byte) error {
+		w.items = append(w.items, item{msg: msg, part: part, schema: schemaID, body: event})
+		return nil
+	})
+	if err == nil && len(w.items) == start {
+		err = errors.New("bus: empty envelope")
+	}
+	if err == nil {
+		return
+	}
+	clear(w.items[start:])
+	w.items = append(w.items[:start], item{msg: msg, body: msg.Data()})
+	w.deadLetter(&w.items[start], bus.Rejection{Kind: "malformed", Field: "body", Reason: err.Error()})
 }
 
 // store writes the batch's records in one Put. A Put the store refuses as
@@ -199,34 +224,53 @@ func (w *worker) publishLateDeadLetters(ctx context.Context) {
 	w.publish(ctx)
 }
 
-// settle acks or naks every message and records the outcome.
+// settle acks or naks every message and records the outcome of each
+// event. An envelope is acked only when every one of its events is done;
+// otherwise it is nakked whole, and the redelivery repeats the events
+// already stored and published harmlessly (both are idempotent).
 func (w *worker) settle(stored time.Time) {
 	m := w.e.metrics
-	for i := range w.items {
-		it := &w.items[i]
-		if it.retry || it.pubErr != nil {
-			if it.pubErr != nil {
-				w.e.log.Warn("publish failed, will redeliver", "subject", it.out.Subject, "err", it.pubErr)
+	for start := 0; start < len(w.items); {
+		msg := w.items[start].msg
+		end, retry := start, false
+		for ; end < len(w.items) && w.items[end].msg == msg; end++ {
+			if it := &w.items[end]; it.retry || it.pubErr != nil {
+				retry = true
+				if it.pubErr != nil {
+					w.e.log.Warn("publish failed, will redeliver", "subject", it.out.Subject, "err", it.pubErr)
+				}
 			}
-			_ = it.msg.NakWithDelay(w.retryDelay(it.msg))
-			m.events.WithLabelValues("retry").Inc()
+		}
+		if retry {
+			_ = msg.NakWithDelay(w.retryDelay(msg))
+			m.events.WithLabelValues("retry").Add(float64(end - start))
+			start = end
 			continue
 		}
-		if err := it.msg.Ack(); err != nil {
-			w.e.log.Warn("ack", "subject", it.msg.Subject(), "err", err)
+		if err := msg.Ack(); err != nil {
+			w.e.log.Warn("ack", "subject", msg.Subject(), "err", err)
 		}
-		switch {
-		case it.dead:
-			m.events.WithLabelValues("dlq").Inc()
-			m.dlq.WithLabelValues(it.kind).Inc()
-		case it.out == nil:
-			m.events.WithLabelValues("dropped").Inc()
-		default:
-			m.events.WithLabelValues("processed").Inc()
+		for i := start; i < end; i++ {
+			w.count(&w.items[i], stored)
 		}
-		if it.hasRec && !it.ingest.IsZero() {
-			m.ingestToStored.Observe(stored.Sub(it.ingest).Seconds())
-		}
+		start = end
+	}
+}
+
+// count records the outcome of a settled event.
+func (w *worker) count(it *item, stored time.Time) {
+	m := w.e.metrics
+	switch {
+	case it.dead:
+		m.events.WithLabelValues("dlq").Inc()
+		m.dlq.WithLabelValues(it.kind).Inc()
+	case it.out == nil:
+		m.events.WithLabelValues("dropped").Inc()
+	default:
+		m.events.WithLabelValues("processed").Inc()
+	}
+	if it.hasRec && !it.ingest.IsZero() {
+		m.ingestToStored.Observe(stored.Sub(it.ingest).Seconds())
 	}
 }
 
@@ -247,7 +291,11 @@ func (w *worker) deadLetter(it *item, r bus.Rejection) {
 		tenant = bus.TenantOfSubject(it.msg.Subject())
 	}
 	it.hasRec, it.dead, it.kind = false, true, r.Kind
-	it.out = bus.DLQMsg(tenant, bus.OriginOf(it.msg), r)
+	o := bus.OriginOf(it.msg)
+	if it.part > 0 {
+		o = bus.EnvelopePart(o, it.part, it.schema, it.body)
+	}
+	it.out = bus.DLQMsg(tenant, o, r)
 	w.e.log.Debug("dead letter", "subject", it.msg.Subject(), "kind", r.Kind, "field", r.Field, "reason", r.Reason)
 }
 

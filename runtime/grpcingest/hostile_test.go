@@ -127,10 +127,9 @@ func TestHostileGRPC(t *testing.T) {
 			accepted++
 		}
 	}
-	msgs := env.Messages(t, bus.StreamProc, "", accepted, 10*time.Second)
 	got := map[string]string{}
-	for _, m := range msgs {
-		ev, err := cloudevents.ParseStructured(m.Data)
+	for _, pe := range env.ProcEvents(t, accepted, 10*time.Second) {
+		ev, err := cloudevents.ParseStructured(pe.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

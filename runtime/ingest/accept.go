@@ -15,7 +15,7 @@ import (
 // round of PubAcks per batch; HTTP ingest skips ER_RAW since it has already
 // done the runner's work), with refusals turned into problem details.
 type ProcAcceptor struct {
-	accept.Acceptor
+	*accept.Acceptor
 }
 
 // Accept implements Acceptor.

@@ -161,3 +161,34 @@ func subjectMatches(filter, subject string) bool {
 	}
 	return len(f) == len(s)
 }
+
+// ProcEvent is one event ER_PROC holds, alone or in an envelope.
+type ProcEvent struct {
+	Msg    *jetstream.RawStreamMsg // the message that carries it
+	Part   int                     // its position in the envelope; 0 alone
+	Schema string
+	Data   []byte // the structured CloudEvent
+}
+
+// ProcEvents returns the events ER_PROC holds, envelopes unpacked, once
+// there are at least want of them or the timeout has passed.
+func (e *Env) ProcEvents(tb testing.TB, want int, timeout time.Duration) []ProcEvent {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var out []ProcEvent
+		for _, m := range e.Messages(tb, bus.StreamProc, "", 0, 0) {
+			err := bus.EachEvent(m.Header, m.Data, func(part int, schemaID string, event []byte) error {
+				out = append(out, ProcEvent{Msg: m, Part: part, Schema: schemaID, Data: event})
+				return nil
+			})
+			if err != nil {
+				tb.Fatalf("ER_PROC seq %d: %v", m.Sequence, err)
+			}
+		}
+		if len(out) >= want || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
