@@ -100,7 +100,10 @@ func waitAllStored(t *testing.T, s *server, accepted map[string]bool) map[string
 
 // loadThenKill posts batches of 50 fresh iot events from `writers`
 // goroutines until ready(accepted so far) holds (or a minute passes), then
-// kills the server with SIGKILL and returns the ids answered 202.
+// kills the server with SIGKILL and returns the ids answered 202. Batches of
+// 50 are below the acceptor's GroupEvents, so concurrent ones share ER_PROC
+// envelopes: the kill lands while envelopes are between their store write
+// and their ack.
 func loadThenKill(t *testing.T, s *server, prefix string, writers int, ready func(accepted int) bool) map[string]bool {
 	t.Helper()
 	var (

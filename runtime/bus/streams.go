@@ -125,7 +125,16 @@ func nonZero(n int64) int64 {
 // its tenant's stream.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
 	for _, name := range legacyStreams {
-		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		// RetrySettling: on a new cluster the account's JetStream may not be
+		// enabled on every server yet.
+		err := RetrySettling(ctx, func(ctx context.Context) error {
+			err := js.DeleteStream(ctx, name)
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("bus: delete legacy stream %s: %w", name, err)
 		}
 	}
