@@ -193,7 +193,7 @@ func (a *App) startEngine(ctx, workCtx context.Context) error {
 		return err
 	}
 	a.engine, err = engine.New(ctx, engineJS, engine.Options{Registry: a.reg, Rules: rs, Store: a.store, SchemaBase: a.schemaBase, Workers: a.cfg.Workers, AckWait: a.cfg.AckWait,
-		Publisher: bus.NewPublisher(engineJS, bus.PublisherOptions{}), Metrics: a.metrics, Logger: a.log.With("component", "engine")})
+		Publisher: bus.NewPublisher(engineJS, bus.PublisherOptions{TenantAcks: a.tn.streams.Isolated()}), Metrics: a.metrics, Logger: a.log.With("component", "engine")})
 	if err != nil {
 		return err
 	}

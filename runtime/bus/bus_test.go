@@ -144,26 +144,43 @@ func TestDedupByMsgID(t *testing.T) {
 func TestPublishBatch(t *testing.T) {
 	env := bustest.Start(t)
 	ctx := ctxT(t)
-	// A tiny pending limit forces the stall path on every batch.
+	for _, scoped := range []bool{false, true} {
+		pub := bus.NewPublisher(env.JS, bus.PublisherOptions{TenantAcks: scoped})
+		const n = 2000
+		msgs := make([]*nats.Msg, n)
+		for i := range msgs {
+			msgs[i] = nats.NewMsg(fmt.Sprintf("er.t.acme.type%d", i%7))
+			msgs[i].Header.Set(bus.HeaderMsgID, fmt.Sprintf("m%v%d", scoped, i))
+			msgs[i].Data = make([]byte, 1024)
+		}
+		errs := make([]error, n)
+		if err := pub.PublishBatch(ctx, msgs, errs); err != nil {
+			t.Fatal(err)
+		}
+		if scoped && !strings.HasPrefix(msgs[0].Reply, bus.AckPrefix+".acme.") {
+			t.Errorf("scoped reply subject %q does not name the tenant", msgs[0].Reply)
+		}
+	}
+	if got := env.Count(t, bustest.TenantStream, ""); got != 4000 {
+		t.Fatalf("the tenant stream holds %d, want 4000", got)
+	}
+
+	// A listener that never answers: the PubAck times out, is retried, and
+	// the message reports the timeout.
 	nc, _ := env.Connect(t)
-	js, err := bus.NewJetStream(nc, jetstream.WithPublishAsyncMaxPending(8))
+	silent, err := nc.SubscribeSync("silent.x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := bus.NewPublisher(js, bus.PublisherOptions{StallWait: 20 * time.Millisecond})
-	const n = 2000
-	msgs := make([]*nats.Msg, n)
-	for i := range msgs {
-		msgs[i] = nats.NewMsg(fmt.Sprintf("er.t.acme.type%d", i%7))
-		msgs[i].Header.Set(bus.HeaderMsgID, fmt.Sprintf("m%d", i))
-		msgs[i].Data = make([]byte, 1024)
+	nc.Flush()
+	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{AckTimeout: 50 * time.Millisecond, Attempts: 2, RetryWait: time.Millisecond})
+	errs := make([]error, 2)
+	err = pub.PublishBatch(ctx, []*nats.Msg{nats.NewMsg("er.t.acme.fine"), nats.NewMsg("silent.x")}, errs)
+	if err == nil || errs[0] != nil || !errors.Is(errs[1], jetstream.ErrAsyncPublishTimeout) {
+		t.Fatalf("PublishBatch with an unanswered message: %v, per message %v", err, errs)
 	}
-	errs := make([]error, n)
-	if err := pub.PublishBatch(ctx, msgs, errs); err != nil {
-		t.Fatal(err)
-	}
-	if got := env.Count(t, bustest.TenantStream, ""); got != n {
-		t.Fatalf("the tenant stream holds %d, want %d", got, n)
+	if n, _, _ := silent.Pending(); n != 2 {
+		t.Errorf("the unanswered message was sent %d times, want 2 (one retry)", n)
 	}
 
 	// A subject no stream listens on fails per message, after the retries.

@@ -12,17 +12,21 @@ import (
 
 // PublisherOptions tunes a Publisher. The zero value gives the defaults.
 type PublisherOptions struct {
-	// StallWait is how long one async publish may wait for room when
-	// DefaultAsyncMaxPending PubAcks are outstanding before it is retried;
-	// default 1 s (the client's own default of 200 ms fails too eagerly on
-	// slow disks).
-	StallWait time.Duration
+	// AckTimeout is how long PublishBatch waits for a message's PubAck
+	// before it counts as lost (and is resent); default
+	// DefaultAsyncAckTimeout.
+	AckTimeout time.Duration
 	// Attempts is how often a message whose PubAck failed (timeout, no
 	// responders, disconnect) is published again before its error is
 	// reported; default 3. Resending is safe: messages carry a Nats-Msg-Id.
 	Attempts int
 	// RetryWait is the pause before a resend; default 100 ms.
 	RetryWait time.Duration
+	// TenantAcks puts the tenant of each message's subject into its reply
+	// subject (AckPrefix): the engine's publisher sets it when tenant
+	// streams live in the tenants' accounts, which send their PubAcks back
+	// through a stream export of TenantAckSubjects.
+	TenantAcks bool
 }
 
 // Publisher publishes to JetStream and waits for the PubAcks: one at a time
@@ -32,12 +36,13 @@ type PublisherOptions struct {
 type Publisher struct {
 	js   jetstream.JetStream
 	opts PublisherOptions
+	acks *ackInbox
 }
 
 // NewPublisher returns a Publisher over js (see NewJetStream).
 func NewPublisher(js jetstream.JetStream, opts PublisherOptions) *Publisher {
-	if opts.StallWait <= 0 {
-		opts.StallWait = time.Second
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = DefaultAsyncAckTimeout
 	}
 	if opts.Attempts <= 0 {
 		opts.Attempts = 3
@@ -45,7 +50,7 @@ func NewPublisher(js jetstream.JetStream, opts PublisherOptions) *Publisher {
 	if opts.RetryWait <= 0 {
 		opts.RetryWait = 100 * time.Millisecond
 	}
-	return &Publisher{js: js, opts: opts}
+	return &Publisher{js: js, opts: opts, acks: newAckInbox(js.Conn(), opts.TenantAcks)}
 }
 
 // JetStream returns the JetStream API the publisher uses.
@@ -61,31 +66,52 @@ func (p *Publisher) Publish(ctx context.Context, m *nats.Msg) (*jetstream.PubAck
 	return ack, nil
 }
 
-// PublishBatch publishes every message asynchronously, then waits for all
-// their PubAcks. errs must have len(msgs) entries; errs[i] is set to the
-// outcome of msgs[i] (nil when stored). Messages whose ack failed are sent
-// again up to Attempts times. It returns the first error, or nil when every
-// message was stored. Cancelling ctx abandons the wait: the messages not yet
-// acknowledged report ctx's error (they may still be stored).
+// PublishBatch publishes every message, then waits for all their PubAcks.
+// errs must have len(msgs) entries; errs[i] is set to the outcome of
+// msgs[i] (nil when stored). Messages whose ack failed are sent again up to
+// Attempts times. It returns the first error, or nil when every message
+// was stored. Cancelling ctx abandons the wait: the messages not yet
+// acknowledged report ctx's error (they may still be stored). PublishBatch
+// sets each message's Reply.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []*nats.Msg, errs []error) error {
 	if len(errs) != len(msgs) {
 		return fmt.Errorf("bus: publish batch: %d messages, %d error slots", len(msgs), len(errs))
 	}
-	futures := make([]jetstream.PubAckFuture, len(msgs))
+	if err := p.acks.start(); err != nil {
+		return err
+	}
 	pending := make([]int, len(msgs))
 	for i := range msgs {
 		pending[i] = i
 	}
+	timer := time.NewTimer(p.opts.AckTimeout)
+	defer timer.Stop()
 	for attempt := 1; len(pending) > 0; attempt++ {
 		if attempt > 1 {
 			if err := sleep(ctx, p.opts.RetryWait); err != nil {
 				break
 			}
 		}
-		for _, i := range pending {
-			futures[i], errs[i] = p.publishAsync(ctx, msgs[i])
+		timer.Reset(p.opts.AckTimeout)
+		round := p.acks.send(msgs, errs, pending)
+		select {
+		case <-round.done:
+		case <-timer.C:
+			p.acks.abandon(round, errAckTimeout)
+		case <-ctx.Done():
+			p.acks.abandon(round, ctx.Err())
+			return fmt.Errorf("bus: publish batch: %w", ctx.Err())
 		}
-		pending = p.await(ctx, futures, errs, pending, attempt < p.opts.Attempts)
+		if attempt == p.opts.Attempts {
+			break
+		}
+		again := pending[:0]
+		for _, i := range pending {
+			if errs[i] != nil && retryable(errs[i]) {
+				again = append(again, i)
+			}
+		}
+		pending = again
 	}
 	for i, err := range errs {
 		if err != nil {
@@ -93,47 +119,6 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []*nats.Msg, errs []e
 		}
 	}
 	return nil
-}
-
-// publishAsync sends one message, waiting for room while too many PubAcks
-// are outstanding (the stall), until ctx ends.
-func (p *Publisher) publishAsync(ctx context.Context, m *nats.Msg) (jetstream.PubAckFuture, error) {
-	for {
-		f, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(p.opts.StallWait))
-		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			return f, err
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// await collects the outcome of the futures listed in idx and returns the
-// indexes worth resending when retry is true.
-func (p *Publisher) await(ctx context.Context, futures []jetstream.PubAckFuture, errs []error, idx []int, retry bool) []int {
-	var again []int
-	for _, i := range idx {
-		f := futures[i]
-		if f == nil { // the publish itself failed: errs[i] is set
-			if retry && retryable(errs[i]) {
-				again = append(again, i)
-			}
-			continue
-		}
-		select {
-		case <-f.Ok():
-			errs[i] = nil
-		case err := <-f.Err():
-			errs[i] = err
-			if retry && retryable(err) {
-				again = append(again, i)
-			}
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
-		}
-	}
-	return again
 }
 
 // retryable reports whether resending may succeed: lost or late acks and

@@ -74,7 +74,7 @@ func (w *world) sign(t *testing.T, signer, claimsTenant, name string, module []b
 func (w *world) publish(t *testing.T, tenantID, id, data string) {
 	t.Helper()
 	ev := `{"specversion":"1.0","id":"` + id + `","source":"/t","type":"com.acme.x","tenantid":"` + tenantID + `","data":` + data + `}`
-	if _, err := w.js.Publish(context.Background(), "er.t."+tenantID+".com.acme.x", []byte(ev)); err != nil {
+	if err := w.env.Publish(context.Background(), "er.t."+tenantID+".com.acme.x", []byte(ev)); err != nil {
 		t.Fatal(err)
 	}
 }

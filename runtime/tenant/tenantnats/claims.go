@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
 
+	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
@@ -45,9 +46,11 @@ func (k *Keys) AuthAccountJWT() (string, error) {
 }
 
 // EngineAccountJWT is the engine's account, with JetStream unlimited, the
-// raw-ingest services it exports to tenants, and, per tenant, the imports
-// through which it writes into the tenant's stream and drives the tenant
-// account's JetStream API. tenantIDs need not be sorted.
+// raw-ingest services it exports to tenants, the processed events it
+// exports as a stream (each tenant's account imports its own), and, per
+// tenant, the imports through which the tenant's stream's PubAcks come
+// back and it drives the tenant account's JetStream API. tenantIDs need not
+// be sorted.
 func (k *Keys) EngineAccountJWT(tenantIDs []string) (string, error) {
 	ac := jwt.NewAccountClaims(Public(k.Engine()))
 	ac.Name = EngineAccountName
@@ -55,6 +58,10 @@ func (k *Keys) EngineAccountJWT(tenantIDs []string) (string, error) {
 	ac.Exports.Add(
 		&jwt.Export{Name: "raw events", Subject: "er.raw.*", Type: jwt.Service},
 		&jwt.Export{Name: "raw events by type", Subject: "er.raw.*.>", Type: jwt.Service},
+		// A stream export, not a service import of the tenant's: a service
+		// hop per message (client info header, response mapping) cost 2× the
+		// tenant-stream write itself (docs/design.md).
+		&jwt.Export{Name: "processed events", Subject: "er.t.*.>", Type: jwt.Stream},
 	)
 	ids := append([]string(nil), tenantIDs...)
 	sort.Strings(ids)
@@ -70,7 +77,7 @@ func engineImports(id, account string) []*jwt.Import {
 			Account: account, Type: jwt.Service}
 	}
 	return []*jwt.Import{
-		svc("events", "er.t."+id+".>", ""),
+		{Name: id + " event acks", Subject: jwt.Subject(bus.TenantAckSubjects(id)), Account: account, Type: jwt.Stream},
 		svc("outputs", OutFilter(id), ""),
 		svc("dead letters", TenantDLQSubject(id), DLQForwardSubject(id)),
 		svc("jetstream", "$JS.API.>", APIPrefix(id)+".>"),
@@ -89,7 +96,7 @@ func (k *Keys) TenantAccountJWT(t tenant.Tenant, eventReplicas int) (string, err
 	ac.Name = t.ID
 	ac.Limits.Conn, ac.Limits.JetStreamLimits = tenantLimits(t, eventReplicas)
 	ac.Exports.Add(
-		&jwt.Export{Name: "events", Subject: jwt.Subject("er.t." + t.ID + ".>"), Type: jwt.Service},
+		&jwt.Export{Name: "event acks", Subject: jwt.Subject(bus.TenantAckSubjects(t.ID)), Type: jwt.Stream},
 		&jwt.Export{Name: "outputs", Subject: jwt.Subject(OutFilter(t.ID)), Type: jwt.Service},
 		&jwt.Export{Name: "dead letters", Subject: jwt.Subject(TenantDLQSubject(t.ID)), Type: jwt.Service},
 		// MSG.NEXT answers with many messages: a stream response.
@@ -98,6 +105,7 @@ func (k *Keys) TenantAccountJWT(t tenant.Tenant, eventReplicas int) (string, err
 	)
 	engine := Public(k.Engine())
 	ac.Imports.Add(
+		&jwt.Import{Name: "events", Subject: jwt.Subject("er.t." + t.ID + ".>"), Account: engine, Type: jwt.Stream},
 		&jwt.Import{Name: "raw events", Subject: jwt.Subject("er.raw." + t.ID), Account: engine, Type: jwt.Service},
 		&jwt.Import{Name: "raw events by type", Subject: jwt.Subject("er.raw." + t.ID + ".>"), Account: engine, Type: jwt.Service},
 	)
@@ -123,8 +131,9 @@ func (k *Keys) TombstoneJWT(id string) (string, error) {
 // TenantPermissions are what a tenant's users may do inside their own
 // account: anything (their account's JetStream, their own streams and KV
 // buckets), except changing or emptying the stream the engine writes,
-// forging its content, answering the engine's requests, or watching the
-// JetStream API traffic the engine sends into the account.
+// forging its content, answering the engine's requests or faking the acks
+// of its writes (AckPrefix), or watching the JetStream API traffic the
+// engine sends into the account.
 func TenantPermissions(id string) jwt.Permissions {
 	s := StreamName(id)
 	var p jwt.Permissions
@@ -132,9 +141,9 @@ func TenantPermissions(id string) jwt.Permissions {
 		"$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.DELETE."+s, "$JS.API.STREAM.PURGE."+s,
 		"$JS.API.STREAM.MSG.DELETE."+s, "$JS.API.STREAM.RESTORE."+s,
 		"er.t."+id+".>", OutFilter(id), TenantDLQSubject(id),
-		"_R_.>",
+		"_R_.>", bus.AckPrefix+".>",
 	)
-	p.Sub.Deny.Add("$JS.API.>", "_R_.>")
+	p.Sub.Deny.Add("$JS.API.>", "_R_.>", bus.AckPrefix+".>")
 	return p
 }
 

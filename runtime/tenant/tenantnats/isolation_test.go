@@ -52,7 +52,7 @@ func withEvents(t *testing.T, e *tenantnatstest.Env) *tenantnatstest.Env {
 	defer cancel()
 	for _, id := range []string{"a", "b"} {
 		for i := 0; i < 3; i++ {
-			if _, err := e.JS.Publish(ctx, "er.t."+id+".com.acme.order.created", []byte(`{"tenant":"`+id+`"}`)); err != nil {
+			if err := e.Publish(ctx, "er.t."+id+".com.acme.order.created", []byte(`{"tenant":"`+id+`"}`)); err != nil {
 				t.Fatalf("engine publish into %s's stream: %v", id, err)
 			}
 		}
@@ -145,7 +145,7 @@ func checkTenantOwnAccount(t *testing.T, e *tenantnatstest.Env) {
 		t.Fatal(err)
 	}
 	nc.Flush()
-	if _, err := e.JS.Publish(ctx, "er.t.a.live", []byte("live")); err != nil {
+	if err := e.Publish(ctx, "er.t.a.live", []byte("live")); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != "live" {
@@ -345,6 +345,7 @@ func checkServerPublishesStayInTheTenantsAccount(t *testing.T, e *tenantnatstest
 		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamRaw + ".runner",
 		"er.proc.b.com.acme.order.created",
 		"er.t.b.com.acme.order.created",
+		bus.AckPrefix + ".b.x.1", // the engine's PubAcks of b's events
 		"er.raw.b",
 		"er.dlq.b",
 		"$JS.API.STREAM.DELETE." + tenantnats.StreamName("b"),

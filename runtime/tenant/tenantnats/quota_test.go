@@ -140,7 +140,7 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 		}
 		// The engine's writes into a's event stream are not starved by a.
 		for i := range 16 {
-			if _, err := e.JS.Publish(ctx, "er.t.a.com.acme.order.created", chunk); err != nil {
+			if err := e.Publish(ctx, "er.t.a.com.acme.order.created", chunk); err != nil {
 				t.Fatalf("engine publish %d into a's event stream: %v", i, err)
 			}
 		}

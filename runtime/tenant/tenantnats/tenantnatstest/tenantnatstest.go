@@ -228,6 +228,15 @@ func (e *Env) EngineConns(tb testing.TB) []*nats.Conn {
 	return out
 }
 
+// Publish stores data in a tenant stream as the engine does (subject
+// er.t.<tenant>.…; the PubAck comes back through the tenant's export of
+// bus.TenantAckSubjects).
+func (e *Env) Publish(ctx context.Context, subject string, data []byte) error {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	return bus.NewPublisher(e.JS, bus.PublisherOptions{TenantAcks: true}).PublishBatch(ctx, []*nats.Msg{m}, make([]error, 1))
+}
+
 // TenantJS is the JetStream API of tenant id's account, from the engine.
 func (e *Env) TenantJS(tb testing.TB, id string) jetstream.JetStream {
 	tb.Helper()
