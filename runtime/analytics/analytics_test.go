@@ -116,8 +116,11 @@ func publishAs(t testing.TB, js jetstream.JetStream, subject, claimed, typ, id s
 	m.Header.Set(bus.HeaderMsgID, msgID)
 	m.Header.Set(bus.HeaderSchema, typ+"/v1")
 	m.Header.Set(bus.HeaderTenant, claimed)
-	if _, err := js.PublishMsg(context.Background(), m); err != nil {
-		t.Fatalf("publish on %s: %v", subject, err)
+	// The engine's publisher: its PubAcks also come back across the
+	// tenant's account (bus.AckPrefix).
+	errs := make([]error, 1)
+	if err := bus.NewPublisher(js, bus.PublisherOptions{TenantAcks: true}).PublishBatch(context.Background(), []*nats.Msg{m}, errs); err != nil || errs[0] != nil {
+		t.Fatalf("publish on %s: %v", subject, errors.Join(err, errs[0]))
 	}
 }
 
