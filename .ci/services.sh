@@ -25,7 +25,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 
 Services are up. In another shell, run the integration tests with:
   export EVENTRUNNER_CASSANDRA_HOSTS=$EVENTRUNNER_CASSANDRA_HOSTS EVENTRUNNER_CLICKHOUSE_DSN=$EVENTRUNNER_CLICKHOUSE_DSN
-  go test ./runtime/store/ ./runtime/analytics/ ./cmd/eventrunner/
+  go test ./runtime/store/... ./runtime/analytics/ ./cmd/eventrunner/
 or serve on them:
   eventrunner serve --cassandra-hosts $EVENTRUNNER_CASSANDRA_HOSTS --cassandra-consistency ONE --clickhouse-dsn $EVENTRUNNER_CLICKHOUSE_DSN
 Ctrl-C stops both.

@@ -10,6 +10,8 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/problem"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/cassandra"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
@@ -31,14 +33,14 @@ type CassandraConfig struct {
 func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
 	c := a.cfg.Cassandra
 	if c.Hosts == "" {
-		s, err := store.OpenPebble(filepath.Join(a.cfg.DataDir, "store"), store.PebbleOptions{Logger: a.log.With("component", "pebble")})
+		s, err := pebble.Open(filepath.Join(a.cfg.DataDir, "store"), pebble.Options{Logger: a.log.With("component", "pebble")})
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
-	opts := store.CassandraOptions{
-		Hosts: store.ParseCassandraHosts(c.Hosts), Keyspace: c.Keyspace,
+	opts := cassandra.Options{
+		Hosts: cassandra.ParseHosts(c.Hosts), Keyspace: c.Keyspace,
 		Username: c.Username, Password: c.Password,
 		Consistency: c.Consistency, TTL: c.TTL, BucketSize: c.BucketSize, LocalDC: c.LocalDC,
 		Logger: a.log.With("component", "cassandra"),
@@ -48,7 +50,7 @@ func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
 	}
 	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	s, err := store.OpenCassandra(octx, opts)
+	s, err := cassandra.Open(octx, opts)
 	if err != nil {
 		return nil, err
 	}

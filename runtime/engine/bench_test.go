@@ -17,7 +17,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
-	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 )
 
 // BenchmarkPipeline drives ~1 KB events through the path HTTP ingest uses,
@@ -29,7 +29,7 @@ import (
 //	go test ./runtime/engine -run XXX -bench Pipeline -benchtime 50000x
 func BenchmarkPipeline(b *testing.B) {
 	env := bustest.Start(b)
-	st, err := store.OpenPebble(b.TempDir(), store.PebbleOptions{})
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func BenchmarkEngine(b *testing.B) {
 
 func benchEngine(b *testing.B, workers int) {
 	env := bustest.Start(b)
-	st, err := store.OpenPebble(b.TempDir(), store.PebbleOptions{})
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,11 +20,12 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 )
 
 type fixture struct {
 	env   *bustest.Env
-	store *store.Pebble
+	store *pebble.Store
 	reg   *rules.Registry
 	acc   *accept.Acceptor
 }
@@ -32,7 +33,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := bustest.Start(t)
-	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
+	st, err := pebble.Open(t.TempDir(), pebble.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 )
 
 // An engine killed after storing and publishing a batch of envelopes but
@@ -29,7 +30,7 @@ func TestRedeliveryDoesNotDuplicate(t *testing.T) {
 	env := bustest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
+	st, err := pebble.Open(t.TempDir(), pebble.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
@@ -17,7 +18,7 @@ import (
 // dataschema of their schema version, also those stored with the short
 // form or another base before; the rest of the event is unchanged.
 func TestCanonicalDataschema(t *testing.T) {
-	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
+	st, err := pebble.Open(t.TempDir(), pebble.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
@@ -21,7 +22,7 @@ import (
 // more than a 300 reply lists.
 func newServer(t *testing.T) (*httptest.Server, string, string) {
 	t.Helper()
-	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
+	st, err := pebble.Open(t.TempDir(), pebble.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
@@ -18,7 +19,7 @@ import (
 // least one event, and the cursor continues after the last event of the
 // cut page, with and without filters, so that nothing is lost or repeated.
 func TestListPagesBoundedInBytes(t *testing.T) {
-	st, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{NoSync: true})
+	st, err := pebble.Open(t.TempDir(), pebble.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,14 @@ func CheckRecord(r *Record) error {
 	return nil
 }
 
+// CheckGet reports why Get cannot name the record (tenant, source, id),
+// wrapping ErrInvalid. Backends call it first.
+func CheckGet(tenant, source, id string) error { return checkKey("get", tenant, source, id) }
+
+// CheckLookup reports why Lookup cannot name the records of (tenant, id),
+// wrapping ErrInvalid. Backends call it first.
+func CheckLookup(tenant, id string) error { return checkKey("lookup", tenant, "", id) }
+
 // checkKey reports why a Get (with a source) or a Lookup (source "") cannot
 // name a record, wrapping ErrInvalid.
 func checkKey(op, tenant, source, id string) error {
@@ -150,8 +158,8 @@ func checkKey(op, tenant, source, id string) error {
 	return nil
 }
 
-// lookupLimit applies Lookup's page size bounds.
-func lookupLimit(n int) int {
+// LookupLimit applies Lookup's page size bounds to its limit argument.
+func LookupLimit(n int) int {
 	switch {
 	case n <= 0:
 		return DefaultLimit

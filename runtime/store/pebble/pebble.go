@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -11,10 +11,12 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// PebbleOptions tunes OpenPebble. The zero value is the production setting.
-type PebbleOptions struct {
+// Options tunes Open. The zero value is the production setting.
+type Options struct {
 	// NoSync commits without waiting for the write-ahead log to reach the
 	// disk: a process crash loses nothing, a machine crash may lose the last
 	// writes. For tests and benchmarks; by default a nil Put is durable, which
@@ -31,30 +33,30 @@ type PebbleOptions struct {
 	Logger *slog.Logger
 }
 
-// pebbleLogger adapts slog to Pebble's logger, which would otherwise print
+// logger adapts slog to Pebble's logger, which would otherwise print
 // every WAL replay to stderr through the standard log package.
-type pebbleLogger struct{ l *slog.Logger }
+type logger struct{ l *slog.Logger }
 
-func (p pebbleLogger) Infof(format string, args ...any) {
+func (p logger) Infof(format string, args ...any) {
 	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
-func (p pebbleLogger) Errorf(format string, args ...any) {
+func (p logger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
 // Fatalf must not return: Pebble calls it where going on would corrupt data.
-func (p pebbleLogger) Fatalf(format string, args ...any) {
+func (p logger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble", "fatal", true)
 	panic("pebble: " + msg)
 }
 
-// Pebble is the embedded Store: one Pebble database in a directory, written
-// by a single goroutine that commits concurrent Puts together (one batch, one
-// WAL sync for the group), which keeps the read-before-write of the upsert
-// race-free without per-key locks.
-type Pebble struct {
+// Store is the embedded store.Store: one Pebble database in a directory,
+// written by a single goroutine that commits concurrent Puts together (one
+// batch, one WAL sync for the group), which keeps the read-before-write of
+// the upsert race-free without per-key locks.
+type Store struct {
 	db *pebble.DB
 	wo *pebble.WriteOptions
 
@@ -67,18 +69,18 @@ type Pebble struct {
 	writerDone chan struct{}
 }
 
-var _ Store = (*Pebble)(nil)
+var _ store.Store = (*Store)(nil)
 
-// OpenPebble opens (creating if needed) the store in dir.
-func OpenPebble(dir string, opts PebbleOptions) (*Pebble, error) {
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
 	po := &pebble.Options{
 		CacheSize:          opts.CacheSize,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       32 << 20,
-		Logger:             pebbleLogger{opts.Logger},
+		Logger:             logger{opts.Logger},
 	}
 	if opts.Logger == nil {
-		po.Logger = pebbleLogger{slog.Default()}
+		po.Logger = logger{slog.Default()}
 	}
 	if po.CacheSize == 0 {
 		po.CacheSize = 128 << 20
@@ -100,7 +102,7 @@ func OpenPebble(dir string, opts PebbleOptions) (*Pebble, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open pebble in %s: %w", dir, err)
 	}
-	s := &Pebble{
+	s := &Store{
 		db:         db,
 		wo:         pebble.Sync,
 		reqs:       make(chan *putRequest, 256),
@@ -115,7 +117,7 @@ func OpenPebble(dir string, opts PebbleOptions) (*Pebble, error) {
 
 // Close drains in-flight calls and closes the database. Closing twice is a
 // no-op.
-func (s *Pebble) Close() error {
+func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -131,11 +133,11 @@ func (s *Pebble) Close() error {
 }
 
 // enter admits a call unless the store is closed; the caller must s.mu.RUnlock.
-func (s *Pebble) enter() error {
+func (s *Store) enter() error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return nil
 }
@@ -150,15 +152,15 @@ type reader interface {
 var errMoved = errors.New("record moved during read")
 
 // Get returns the record (tenant, source, id).
-func (s *Pebble) Get(ctx context.Context, tenant, source, id string) (Record, error) {
-	if err := checkKey("get", tenant, source, id); err != nil {
-		return Record{}, err
+func (s *Store) Get(ctx context.Context, tenant, source, id string) (store.Record, error) {
+	if err := store.CheckGet(tenant, source, id); err != nil {
+		return store.Record{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
+		return store.Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	if err := s.enter(); err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	defer s.mu.RUnlock()
 	r, err := s.get(s.db, tenant, source, id)
@@ -169,23 +171,23 @@ func (s *Pebble) Get(ctx context.Context, tenant, source, id string) (Record, er
 		r, err = s.get(snap, tenant, source, id)
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
+		return store.Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	return r, nil
 }
 
-func (s *Pebble) get(rd reader, tenant, source, id string) (Record, error) {
+func (s *Store) get(rd reader, tenant, source, id string) (store.Record, error) {
 	v, closer, err := rd.Get(idKey(tenant, id, source))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return Record{}, ErrNotFound
+		return store.Record{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	tdesc, _, err := decodeIDValue(v)
 	if err != nil {
 		closer.Close()
-		return Record{}, fmt.Errorf("id entry: %w", err)
+		return store.Record{}, fmt.Errorf("id entry: %w", err)
 	}
 	r, err := s.body(rd, tenant, source, id, tdesc)
 	closer.Close()
@@ -193,36 +195,36 @@ func (s *Pebble) get(rd reader, tenant, source, id string) (Record, error) {
 }
 
 // body reads the record at time↓ tdesc that an id entry points to.
-func (s *Pebble) body(rd reader, tenant, source, id string, tdesc []byte) (Record, error) {
-	r := Record{Tenant: tenant, ID: id}
+func (s *Store) body(rd reader, tenant, source, id string, tdesc []byte) (store.Record, error) {
+	r := store.Record{Tenant: tenant, ID: id}
 	var err error
-	if r.Time, _, err = decodeTimeDesc(tdesc); err != nil {
-		return Record{}, err
+	if r.Time, _, err = store.DecodeTimeDesc(tdesc); err != nil {
+		return store.Record{}, err
 	}
 	v, closer, err := rd.Get(timeKey(tenant, tdesc, id, source))
 	if errors.Is(err, pebble.ErrNotFound) {
 		if rd == reader(s.db) {
-			return Record{}, errMoved
+			return store.Record{}, errMoved
 		}
-		return Record{}, fmt.Errorf("id entry without body: %w", errBadValue)
+		return store.Record{}, fmt.Errorf("id entry without body: %w", errBadValue)
 	}
 	if err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	defer closer.Close()
 	if err := decodeBody(v, &r); err != nil {
-		return Record{}, fmt.Errorf("body: %w", err)
+		return store.Record{}, fmt.Errorf("body: %w", err)
 	}
 	if r.Source != source {
-		return Record{}, fmt.Errorf("body of source %q under source %q: %w", r.Source, source, errBadValue)
+		return store.Record{}, fmt.Errorf("body of source %q under source %q: %w", r.Source, source, errBadValue)
 	}
 	return r, nil
 }
 
 // Lookup returns the records (tenant, *, id) in source order, read from
 // one snapshot so that a record moving meanwhile is seen once.
-func (s *Pebble) Lookup(ctx context.Context, tenant, id string, limit int) ([]Record, error) {
-	if err := checkKey("lookup", tenant, "", id); err != nil {
+func (s *Store) Lookup(ctx context.Context, tenant, id string, limit int) ([]store.Record, error) {
+	if err := store.CheckLookup(tenant, id); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -232,25 +234,25 @@ func (s *Pebble) Lookup(ctx context.Context, tenant, id string, limit int) ([]Re
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	recs, err := s.lookup(tenant, id, lookupLimit(limit))
+	recs, err := s.lookup(tenant, id, store.LookupLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: lookup %s %q: %w", tenant, id, err)
 	}
 	return recs, nil
 }
 
-func (s *Pebble) lookup(tenant, id string, limit int) ([]Record, error) {
+func (s *Store) lookup(tenant, id string, limit int) ([]store.Record, error) {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
 	prefix := idPrefix(tenant, id)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: successor(prefix)})
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.Successor(prefix)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var recs []Record
+	var recs []store.Record
 	for valid := it.First(); valid && len(recs) < limit; valid = it.Next() {
-		source, rest, err := decodeString(it.Key()[len(prefix):])
+		source, rest, err := store.DecodeString(it.Key()[len(prefix):])
 		if err != nil || len(rest) != 0 {
 			return nil, fmt.Errorf("id entry %q: %w", it.Key(), errBadKey)
 		}
@@ -273,20 +275,20 @@ func (s *Pebble) lookup(tenant, id string, limit int) ([]Record, error) {
 
 // List returns one page of q, scanning the time index, or the type index
 // when q.Type is set.
-func (s *Pebble) List(ctx context.Context, q Query) (Page, error) {
-	q, err := NormalizeQuery(q)
+func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
+	q, err := store.NormalizeQuery(q)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list: %w", err)
+		return store.Page{}, fmt.Errorf("store: list: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	sp, err := newSpan(q)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	if err := s.enter(); err != nil {
-		return Page{}, err
+		return store.Page{}, err
 	}
 	defer s.mu.RUnlock()
 	var rd reader = s.db
@@ -298,7 +300,7 @@ func (s *Pebble) List(ctx context.Context, q Query) (Page, error) {
 	}
 	page, err := s.scan(ctx, rd, q, sp)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	return page, nil
 }
@@ -313,34 +315,33 @@ type span struct {
 // newSpan turns the query's bounds and cursor into keys: time < To starts
 // after every key at To's time↓, time >= From ends after every key at From's,
 // and the cursor starts just after its position's key.
-func newSpan(q Query) (span, error) {
+func newSpan(q store.Query) (span, error) {
 	var sp span
 	if q.Type == "" {
 		sp.prefix = tenantPrefix(nsByTime, q.Tenant)
 	} else {
-		sp.prefix = appendString(tenantPrefix(nsByType, q.Tenant), q.Type)
+		sp.prefix = store.AppendString(tenantPrefix(nsByType, q.Tenant), q.Type)
 	}
 	sp.lower = sp.prefix
-	sp.upper = successor(sp.prefix)
+	sp.upper = store.Successor(sp.prefix)
 	if !q.To.IsZero() {
-		next := successor(appendTimeDesc(nil, q.To))
+		next := store.Successor(store.AppendTimeDesc(nil, q.To))
 		if next == nil {
 			return span{empty: true}, nil
 		}
 		sp.lower = append(bytes.Clone(sp.prefix), next...)
 	}
 	if !q.From.IsZero() {
-		if next := successor(appendTimeDesc(nil, q.From)); next != nil {
+		if next := store.Successor(store.AppendTimeDesc(nil, q.From)); next != nil {
 			sp.upper = append(bytes.Clone(sp.prefix), next...)
 		}
 	}
 	if q.Cursor != "" {
-		pos, err := DecodeCursor(q)
+		pos, err := store.DecodeCursor(q)
 		if err != nil {
 			return span{}, err
 		}
-		k := appendTimeDesc(bytes.Clone(sp.prefix), pos.Time)
-		k = append(appendString(appendString(k, pos.ID), pos.Source), 0x00)
+		k := append(store.AppendPosition(bytes.Clone(sp.prefix), pos), 0x00)
 		if bytes.Compare(k, sp.lower) > 0 {
 			sp.lower = k
 		}
@@ -353,8 +354,8 @@ func newSpan(q Query) (span, error) {
 // a next page exists. A type index scan reads the bodies with a second
 // iterator over the time index: both are in (time↓, id) order, so its seeks
 // only move forward.
-func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, error) {
-	var page Page
+func (s *Store) scan(ctx context.Context, rd reader, q store.Query, sp span) (store.Page, error) {
+	var page store.Page
 	if sp.empty {
 		return page, nil
 	}
@@ -367,7 +368,7 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 	var lo []byte
 	if q.Type != "" {
 		lo = tenantPrefix(nsByTime, q.Tenant)
-		if bodies, err = rd.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: successor(lo)}); err != nil {
+		if bodies, err = rd.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: store.Successor(lo)}); err != nil {
 			return page, err
 		}
 		defer bodies.Close()
@@ -375,22 +376,22 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 	for valid := it.First(); valid; valid = it.Next() {
 		if len(page.Records) == q.Limit {
 			last := page.Records[len(page.Records)-1]
-			page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID, Source: last.Source})
+			page.NextCursor = store.EncodeCursor(q, store.Position{Time: last.Time, ID: last.ID, Source: last.Source})
 			break
 		}
 		if len(page.Records)%64 == 63 {
 			if err := ctx.Err(); err != nil {
-				return Page{}, err
+				return store.Page{}, err
 			}
 		}
 		r, err := scanned(q, sp, it, bodies, lo)
 		if err != nil {
-			return Page{}, err
+			return store.Page{}, err
 		}
 		page.Records = append(page.Records, r)
 	}
 	if err := it.Error(); err != nil {
-		return Page{}, err
+		return store.Page{}, err
 	}
 	return page, nil
 }
@@ -399,31 +400,31 @@ func (s *Pebble) scan(ctx context.Context, rd reader, q Query, sp span) (Page, e
 // index, or from its key in the type index and the body found by bodies,
 // whose keys start with bodyPrefix and end like the type index's. The source
 // is read from the body.
-func scanned(q Query, sp span, it, bodies *pebble.Iterator, bodyPrefix []byte) (Record, error) {
+func scanned(q store.Query, sp span, it, bodies *pebble.Iterator, bodyPrefix []byte) (store.Record, error) {
 	key := it.Key()
 	suffix := key[len(sp.prefix):]
 	t, id, rest, err := parseTimeID(suffix)
 	if err != nil || len(rest) < 2 || rest[len(rest)-2] != 0x00 || rest[len(rest)-1] != 0x01 {
-		return Record{}, fmt.Errorf("key %q: %w", key, errBadKey)
+		return store.Record{}, fmt.Errorf("key %q: %w", key, errBadKey)
 	}
-	r := Record{Tenant: q.Tenant, ID: id, Time: t}
+	r := store.Record{Tenant: q.Tenant, ID: id, Time: t}
 	src := it
 	if bodies != nil {
 		tk := append(append(make([]byte, 0, len(bodyPrefix)+len(suffix)), bodyPrefix...), suffix...)
 		if !bodies.SeekGE(tk) || !bytes.Equal(bodies.Key(), tk) {
 			if err := bodies.Error(); err != nil {
-				return Record{}, err
+				return store.Record{}, err
 			}
-			return Record{}, fmt.Errorf("indexed %q has no body: %w", key, errBadValue)
+			return store.Record{}, fmt.Errorf("indexed %q has no body: %w", key, errBadValue)
 		}
 		src = bodies
 	}
 	v, err := src.ValueAndErr()
 	if err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	if err := decodeBody(v, &r); err != nil {
-		return Record{}, fmt.Errorf("body of %q: %w", key, err)
+		return store.Record{}, fmt.Errorf("body of %q: %w", key, err)
 	}
 	return r, nil
 }

@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 
 // The Cassandra tables (migration 2). A record is (tenant, source, id). Every
 // list table is clustered by pos, the same bytes as the Pebble backend's key
-// suffix: the event time inverted (12 bytes, newest first), then the id and
-// the source, escaped and terminated (appendString), so that ascending pos is
-// exactly the List order (time descending, then id, then source, ascending in
-// byte order) and a cursor or a time bound is one clustering slice. Ids and
-// the other strings are blobs because a Record may hold any bytes and text
-// columns accept only UTF-8.
+// suffix (store.AppendPosition): the event time inverted (12 bytes, newest
+// first), then the id and the source, escaped and terminated, so that
+// ascending pos is exactly the List order (time descending, then id, then
+// source, ascending in byte order) and a cursor or a time bound is one
+// clustering slice. Ids and the other strings are blobs because a Record may
+// hold any bytes and text columns accept only UTF-8.
 //
 //	events_v2_by_id    ((tenant_id, id), source)   the record: Get, Lookup, the upsert's compare
 //	events_v2_by_time  ((tenant_id, bucket), pos)  List without type
@@ -34,9 +34,9 @@ import (
 // Migration 1 keyed records by (tenant, id) in events_by_id, events_by_time
 // and events_by_type (pos without the source), so that a second source's
 // event replaced the first's. Migration 2 copies those tables into the v2
-// ones (cassandra_migrate.go) and leaves them for the operator to drop; a new
+// ones (migrate.go) and leaves them for the operator to drop; a new
 // keyspace never creates them.
-var cassandraMigrations = []cassandraMigration{
+var migrations = []migration{
 	{version: 1, description: "events by id, by time and by type, and the bucket index", superseded: true, statements: []string{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_id (
 			tenant_id text, id blob,
@@ -72,24 +72,24 @@ var cassandraMigrations = []cassandraMigration{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.event_buckets (
 			tenant_id text, scope blob, bucket bigint,
 			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
-	}, run: (*Cassandra).copyV1},
+	}, run: (*Store).copyV1},
 }
 
-// cassandraMigration is one schema version: statements ({{ks}} is the
+// migration is one schema version: statements ({{ks}} is the
 // keyspace) then run, when set.
-type cassandraMigration struct {
+type migration struct {
 	version     int
 	description string
 	statements  []string
 	// superseded: a later migration creates what this one did, in its new
 	// form, so a keyspace without any migration records it unapplied.
 	superseded bool
-	run        func(s *Cassandra, ctx context.Context) error
+	run        func(s *Store, ctx context.Context) error
 }
 
-// cassandraCQL is every statement, with the keyspace filled in. gocql
+// keyspaceCQL is every statement, with the keyspace filled in. gocql
 // prepares each on first use per connection and caches it.
-type cassandraCQL struct {
+type keyspaceCQL struct {
 	ks string
 
 	getByID, lookupByID, readState         string
@@ -98,9 +98,9 @@ type cassandraCQL struct {
 	insertBucket, listBuckets              string
 }
 
-func newCassandraCQL(ks string) cassandraCQL {
+func newKeyspaceCQL(ks string) keyspaceCQL {
 	q := func(s string) string { return strings.ReplaceAll(s, "{{ks}}", ks) }
-	return cassandraCQL{
+	return keyspaceCQL{
 		ks:         ks,
 		getByID:    q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
 		lookupByID: q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? LIMIT ?`),
@@ -120,7 +120,7 @@ func newCassandraCQL(ks string) cassandraCQL {
 
 // listRows is the slice of a list table in one bucket between the bounds;
 // lower and upper say which pos bounds are bound ("" none, ">", ">=", "<").
-func (c cassandraCQL) listRows(byType bool, lower, upper string) string {
+func (c keyspaceCQL) listRows(byType bool, lower, upper string) string {
 	var b strings.Builder
 	if byType {
 		b.WriteString("SELECT pos, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
@@ -143,7 +143,7 @@ func (c cassandraCQL) listRows(byType bool, lower, upper string) string {
 // Every statement is IF NOT EXISTS, so two processes migrating at once, or a
 // crash between a migration and its record, are harmless. The bucket size
 // is recorded once (a lightweight transaction) and checked on every open.
-func (s *Cassandra) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) error {
 	ks := s.opts.Keyspace
 	ddl := []string{
 		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", ks, s.opts.Replication),
@@ -165,7 +165,7 @@ func (s *Cassandra) migrate(ctx context.Context) error {
 		return fmt.Errorf("read migrations: %w", err)
 	}
 	fresh := len(applied) == 0
-	for _, m := range cassandraMigrations {
+	for _, m := range migrations {
 		if applied[m.version] {
 			continue
 		}
@@ -185,7 +185,7 @@ func (s *Cassandra) migrate(ctx context.Context) error {
 	return s.checkBucketSize(ctx)
 }
 
-func (s *Cassandra) apply(ctx context.Context, m cassandraMigration) error {
+func (s *Store) apply(ctx context.Context, m migration) error {
 	for _, stmt := range m.statements {
 		stmt = strings.ReplaceAll(stmt, "{{ks}}", s.opts.Keyspace)
 		if err := s.session.Query(stmt).WithContext(ctx).Exec(); err != nil {
@@ -200,7 +200,7 @@ func (s *Cassandra) apply(ctx context.Context, m cassandraMigration) error {
 	return nil
 }
 
-func (s *Cassandra) checkBucketSize(ctx context.Context) error {
+func (s *Store) checkBucketSize(ctx context.Context) error {
 	want := strconv.FormatInt(s.bucket, 10)
 	var name, got string
 	applied, err := s.session.Query("INSERT INTO "+s.opts.Keyspace+".settings (name, value) VALUES ('bucket_seconds', ?) IF NOT EXISTS", want).

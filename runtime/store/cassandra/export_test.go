@@ -1,13 +1,13 @@
-package store
+package cassandra
 
 import (
 	"context"
 	"errors"
 )
 
-// TruncateCassandra empties the event tables, so that a test gets an empty
-// store without paying for new tables (a schema change takes about a second).
-func TruncateCassandra(ctx context.Context, s *Cassandra) error {
+// Truncate empties the event tables, so that a test gets an empty store
+// without paying for new tables (a schema change takes about a second).
+func Truncate(ctx context.Context, s *Store) error {
 	for _, table := range []string{"events_v2_by_id", "events_v2_by_time", "events_v2_by_type", "event_buckets"} {
 		if err := s.session.Query("TRUNCATE " + s.opts.Keyspace + "." + table).WithContext(ctx).Exec(); err != nil {
 			return err
@@ -16,15 +16,15 @@ func TruncateCassandra(ctx context.Context, s *Cassandra) error {
 	return nil
 }
 
-// DropCassandraKeyspace removes the store's keyspace.
-func DropCassandraKeyspace(ctx context.Context, s *Cassandra) error {
+// DropKeyspace removes the store's keyspace.
+func DropKeyspace(ctx context.Context, s *Store) error {
 	return s.session.Query("DROP KEYSPACE IF EXISTS " + s.opts.Keyspace).WithContext(ctx).Exec()
 }
 
-// FailCassandraPutAfter makes the store's Puts fail right after write step
+// FailPutAfter makes the store's Puts fail right after write step
 // ("bucket index", "list rows", "old list rows", "id rows"), as a process
 // crashing there would; "" restores it.
-func FailCassandraPutAfter(s *Cassandra, step string) {
+func FailPutAfter(s *Store, step string) {
 	if step == "" {
 		s.afterStep = nil
 		return

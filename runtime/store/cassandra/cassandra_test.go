@@ -1,7 +1,8 @@
-package store_test
+package cassandra_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/gocql/gocql"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/cassandra"
 	"github.com/eventrunner/eventrunner/runtime/store/storetest"
 )
 
@@ -21,7 +23,7 @@ import (
 // where a missing server is a failure.
 func cassandraHosts(tb testing.TB) []string {
 	tb.Helper()
-	hosts := store.ParseCassandraHosts(os.Getenv("EVENTRUNNER_CASSANDRA_HOSTS"))
+	hosts := cassandra.ParseHosts(os.Getenv("EVENTRUNNER_CASSANDRA_HOSTS"))
 	if len(hosts) == 0 {
 		if os.Getenv("EVENTRUNNER_REQUIRE_SERVICES") == "1" {
 			tb.Fatal("EVENTRUNNER_CASSANDRA_HOSTS is unset but EVENTRUNNER_REQUIRE_SERVICES=1: .ci/cassandra.sh did not start Cassandra")
@@ -35,22 +37,22 @@ func cassandraHosts(tb testing.TB) []string {
 // binaries (store, analytics, e2e) never truncate each other's tables.
 var testKeyspace = fmt.Sprintf("storetest_%d", os.Getpid())
 
-func cassandraOptions(hosts []string) store.CassandraOptions {
-	return store.CassandraOptions{Hosts: hosts, Keyspace: testKeyspace, Consistency: "ONE", BucketSize: time.Hour}
+func testOptions(hosts []string) cassandra.Options {
+	return cassandra.Options{Hosts: hosts, Keyspace: testKeyspace, Consistency: "ONE", BucketSize: time.Hour}
 }
 
-// openCassandra opens the test keyspace, empties it, and closes the store
+// openStore opens the test keyspace, empties it, and closes the store
 // (then drops the keyspace once per run, in TestMain) when the test ends.
-func openCassandra(t testing.TB, opts store.CassandraOptions) *store.Cassandra {
+func openStore(t testing.TB, opts cassandra.Options) *cassandra.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := store.OpenCassandra(ctx, opts)
+	s, err := cassandra.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	usedKeyspaces[opts.Keyspace] = opts
-	if err := store.TruncateCassandra(ctx, s); err != nil {
+	if err := cassandra.Truncate(ctx, s); err != nil {
 		s.Close()
 		t.Fatalf("truncate: %v", err)
 	}
@@ -62,14 +64,14 @@ func openCassandra(t testing.TB, opts store.CassandraOptions) *store.Cassandra {
 	return s
 }
 
-var usedKeyspaces = map[string]store.CassandraOptions{}
+var usedKeyspaces = map[string]cassandra.Options{}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, opts := range usedKeyspaces {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if s, err := store.OpenCassandra(ctx, opts); err == nil {
-			if err := store.DropCassandraKeyspace(ctx, s); err != nil {
+		if s, err := cassandra.Open(ctx, opts); err == nil {
+			if err := cassandra.DropKeyspace(ctx, s); err != nil {
 				fmt.Fprintf(os.Stderr, "drop keyspace %s: %v\n", opts.Keyspace, err)
 			}
 			s.Close()
@@ -79,32 +81,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestCassandraContract runs the store contract against a real Cassandra.
-func TestCassandraContract(t *testing.T) {
+// TestContract runs the store contract against a real Cassandra.
+func TestContract(t *testing.T) {
 	hosts := cassandraHosts(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openCassandra(t, cassandraOptions(hosts)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, testOptions(hosts)) })
 }
 
-// TestCassandraSmallBuckets runs the contract again with minute buckets, so
+// TestSmallBuckets runs the contract again with minute buckets, so
 // that lists cross many partitions and the bucket index.
-func TestCassandraSmallBuckets(t *testing.T) {
+func TestSmallBuckets(t *testing.T) {
 	hosts := cassandraHosts(t)
 	if testing.Short() {
 		t.Skip("the hourly run covers the semantics")
 	}
-	opts := cassandraOptions(hosts)
+	opts := testOptions(hosts)
 	opts.Keyspace += "_min"
 	opts.BucketSize = time.Minute
-	storetest.Run(t, func(t *testing.T) store.Store { return openCassandra(t, opts) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, opts) })
 }
 
-// TestCassandraReopen checks that migrations re-run cleanly, that data
+// TestReopen checks that migrations re-run cleanly, that data
 // survives a new session, that a keyspace refuses another bucket size and
 // that calls after Close fail with ErrClosed.
-func TestCassandraReopen(t *testing.T) {
+func TestReopen(t *testing.T) {
 	hosts := cassandraHosts(t)
 	ctx := context.Background()
-	s := openCassandra(t, cassandraOptions(hosts))
+	s := openStore(t, testOptions(hosts))
 	r := store.Record{Tenant: "acme", Source: "/s", ID: "a", Type: "t.one", Time: time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC), Event: []byte(`{"id":"a"}`)}
 	if err := s.Put(ctx, []store.Record{r}); err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func TestCassandraReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := store.OpenCassandra(ctx, cassandraOptions(hosts))
+	s2, err := cassandra.Open(ctx, testOptions(hosts))
 	if err != nil {
 		t.Fatalf("second open (migrations again): %v", err)
 	}
@@ -137,9 +139,9 @@ func TestCassandraReopen(t *testing.T) {
 		t.Errorf("List after Close = %v, want ErrClosed", err)
 	}
 
-	other := cassandraOptions(hosts)
+	other := testOptions(hosts)
 	other.BucketSize = 2 * time.Hour
-	if s3, err := store.OpenCassandra(ctx, other); err == nil || !strings.Contains(err.Error(), "bucket size") {
+	if s3, err := cassandra.Open(ctx, other); err == nil || !strings.Contains(err.Error(), "bucket size") {
 		if s3 != nil {
 			s3.Close()
 		}
@@ -147,12 +149,12 @@ func TestCassandraReopen(t *testing.T) {
 	}
 }
 
-// TestCassandraTTL checks that rows expire with the configured TTL.
-func TestCassandraTTL(t *testing.T) {
+// TestTTL checks that rows expire with the configured TTL.
+func TestTTL(t *testing.T) {
 	hosts := cassandraHosts(t)
-	opts := cassandraOptions(hosts)
+	opts := testOptions(hosts)
 	opts.TTL = 2 * time.Second
-	s := openCassandra(t, opts)
+	s := openStore(t, opts)
 	ctx := context.Background()
 	r := store.Record{Tenant: "acme", Source: "/s", ID: "short-lived", Type: "t.one", Time: time.Now(), Event: []byte(`{}`)}
 	if err := s.Put(ctx, []store.Record{r}); err != nil {
@@ -178,48 +180,48 @@ func TestCassandraTTL(t *testing.T) {
 	}
 }
 
-func TestCassandraOptions(t *testing.T) {
+func TestOptions(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		opts store.CassandraOptions
+		opts cassandra.Options
 		want string
 	}{
-		{"no hosts", store.CassandraOptions{}, "no hosts"},
-		{"keyspace", store.CassandraOptions{Hosts: []string{"h"}, Keyspace: "Bad-Name"}, "keyspace"},
-		{"consistency", store.CassandraOptions{Hosts: []string{"h"}, Consistency: "MOST"}, "consistency"},
-		{"ttl", store.CassandraOptions{Hosts: []string{"h"}, TTL: 1500 * time.Millisecond}, "ttl"},
-		{"bucket", store.CassandraOptions{Hosts: []string{"h"}, BucketSize: time.Second}, "bucket size"},
+		{"no hosts", cassandra.Options{}, "no hosts"},
+		{"keyspace", cassandra.Options{Hosts: []string{"h"}, Keyspace: "Bad-Name"}, "keyspace"},
+		{"consistency", cassandra.Options{Hosts: []string{"h"}, Consistency: "MOST"}, "consistency"},
+		{"ttl", cassandra.Options{Hosts: []string{"h"}, TTL: 1500 * time.Millisecond}, "ttl"},
+		{"bucket", cassandra.Options{Hosts: []string{"h"}, BucketSize: time.Second}, "bucket size"},
 	} {
-		_, err := store.OpenCassandra(context.Background(), c.opts)
+		_, err := cassandra.Open(context.Background(), c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: OpenCassandra = %v, want an error about %s", c.name, err, c.want)
+			t.Errorf("%s: Open = %v, want an error about %s", c.name, err, c.want)
 		}
 	}
-	if got := store.ParseCassandraHosts(" a:9042, ,b "); len(got) != 2 || got[0] != "a:9042" || got[1] != "b" {
-		t.Errorf("ParseCassandraHosts = %q", got)
+	if got := cassandra.ParseHosts(" a:9042, ,b "); len(got) != 2 || got[0] != "a:9042" || got[1] != "b" {
+		t.Errorf("ParseHosts = %q", got)
 	}
 }
 
-// TestCassandraInterruptedPut fails Puts after each write step, as a crash
+// TestInterruptedPut fails Puts after each write step, as a crash
 // there would, and checks that repeating the Put (what a redelivery does)
 // leaves the record exactly once, at its new place, in every index.
-func TestCassandraInterruptedPut(t *testing.T) {
+func TestInterruptedPut(t *testing.T) {
 	hosts := cassandraHosts(t)
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, step := range []string{"bucket index", "list rows", "old list rows", "id rows"} {
 		t.Run(step, func(t *testing.T) {
-			s := openCassandra(t, cassandraOptions(hosts))
+			s := openStore(t, testOptions(hosts))
 			v1 := store.Record{Tenant: "acme", Source: "/s", ID: "r", Type: "t.one", Time: at, Event: []byte(`{"v":1}`)}
 			v2 := store.Record{Tenant: "acme", Source: "/s", ID: "r", Type: "t.two", Time: at.Add(3 * time.Hour), Event: []byte(`{"v":2}`)}
 			if err := s.Put(ctx, []store.Record{v1}); err != nil {
 				t.Fatal(err)
 			}
-			store.FailCassandraPutAfter(s, step)
+			cassandra.FailPutAfter(s, step)
 			if err := s.Put(ctx, []store.Record{v2}); err == nil {
 				t.Fatal("the injected failure did not fail the Put")
 			}
-			store.FailCassandraPutAfter(s, "")
+			cassandra.FailPutAfter(s, "")
 			if err := s.Put(ctx, []store.Record{v2}); err != nil {
 				t.Fatal(err)
 			}
@@ -259,6 +261,13 @@ var v1Tables = []string{
 	`CREATE TABLE %s.settings (name text PRIMARY KEY, value text)`,
 }
 
+// v1TimeDesc is the time part of a v1 pos, frozen like v1Tables: the
+// seconds with the sign bit flipped and the nanoseconds, both inverted.
+func v1TimeDesc(t time.Time) []byte {
+	b := binary.BigEndian.AppendUint64(nil, ^(uint64(t.Unix()) ^ 1<<63))
+	return binary.BigEndian.AppendUint32(b, ^uint32(t.Nanosecond()))
+}
+
 func testSession(t *testing.T, hosts []string) *gocql.Session {
 	t.Helper()
 	c := gocql.NewCluster(hosts...)
@@ -278,10 +287,10 @@ func exec(t *testing.T, sess *gocql.Session, stmt string, args ...any) {
 	}
 }
 
-// writeCassandraV1 creates keyspace ks as migration 1 left it (hour buckets)
+// writeV1 creates keyspace ks as migration 1 left it (hour buckets)
 // and writes recs into its tables the way the v1 store did, with write
 // timestamp ts (µs) and, for records with a positive ttl, that TTL.
-func writeCassandraV1(t *testing.T, sess *gocql.Session, ks string, recs []store.Record, ttl map[string]int, ts int64) {
+func writeV1(t *testing.T, sess *gocql.Session, ks string, recs []store.Record, ttl map[string]int, ts int64) {
 	t.Helper()
 	exec(t, sess, "DROP KEYSPACE IF EXISTS "+ks)
 	exec(t, sess, "CREATE KEYSPACE "+ks+" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
@@ -310,16 +319,16 @@ func writeCassandraV1(t *testing.T, sess *gocql.Session, ks string, recs []store
 	}
 }
 
-// TestCassandraMigrateV1 opens a keyspace that the store before
+// TestMigrateV1 opens a keyspace that the store before
 // (tenant, source, id) keys wrote: every record must be readable by Get,
 // Lookup and List, StoredAt and TTLs kept; new writes must treat the source
 // as part of the identity; a migrated record re-put unchanged must change
 // nothing; and running the copy again must not undo newer writes.
-func TestCassandraMigrateV1(t *testing.T) {
+func TestMigrateV1(t *testing.T) {
 	hosts := cassandraHosts(t)
 	ctx := context.Background()
 	sess := testSession(t, hosts)
-	opts := cassandraOptions(hosts)
+	opts := testOptions(hosts)
 	opts.Keyspace += "_v1"
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)
 	stored := time.Date(2026, 3, 1, 12, 0, 1, 7, time.UTC)
@@ -329,9 +338,9 @@ func TestCassandraMigrateV1(t *testing.T) {
 		{Tenant: "acme", Source: "/c", ID: "nul\x00id", Type: "t.one", Time: t0.Add(-3 * time.Hour), Event: []byte(`{}`), StoredAt: stored},
 		{Tenant: "globex", Source: "/a", ID: "x", Type: "t.one", Time: t0, Event: []byte(`{"tenant":"globex"}`), StoredAt: stored},
 	}
-	writeCassandraV1(t, sess, opts.Keyspace, old, map[string]int{"y": 3600}, time.Now().Add(-time.Hour).UnixMicro())
+	writeV1(t, sess, opts.Keyspace, old, map[string]int{"y": 3600}, time.Now().Add(-time.Hour).UnixMicro())
 
-	s, err := store.OpenCassandra(ctx, opts)
+	s, err := cassandra.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,21 +421,21 @@ func TestCassandraMigrateV1(t *testing.T) {
 	// migration 2 copies the v1 rows again: their old timestamps must lose
 	// to the writes made since.
 	exec(t, sess, "DELETE FROM "+opts.Keyspace+".schema_migrations WHERE version = 2")
-	if s, err = store.OpenCassandra(ctx, opts); err != nil {
+	if s, err = cassandra.Open(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	check("after copying again")
 }
 
-// TestCassandraNewKeyspace checks that a new keyspace skips migration 1's
+// TestNewKeyspace checks that a new keyspace skips migration 1's
 // superseded tables and records both migrations.
-func TestCassandraNewKeyspace(t *testing.T) {
+func TestNewKeyspace(t *testing.T) {
 	hosts := cassandraHosts(t)
 	sess := testSession(t, hosts)
-	opts := cassandraOptions(hosts)
+	opts := testOptions(hosts)
 	opts.Keyspace += "_new"
 	exec(t, sess, "DROP KEYSPACE IF EXISTS "+opts.Keyspace)
-	openCassandra(t, opts)
+	openStore(t, opts)
 	var tables []string
 	iter := sess.Query("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", opts.Keyspace).Iter()
 	var name string

@@ -1,10 +1,12 @@
-package store
+package pebble
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"time"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
 // Value encodings of the Pebble backend. Both start with a format version
@@ -23,7 +25,7 @@ const (
 
 var errBadValue = errors.New("malformed value")
 
-func encodeBody(r *Record) []byte {
+func encodeBody(r *store.Record) []byte {
 	n := bodyContent + 4*binary.MaxVarintLen32 + len(r.Type) + len(r.Source) +
 		len(r.Subject) + len(r.SchemaID) + len(r.Event)
 	b := make([]byte, bodyContent, n)
@@ -39,7 +41,7 @@ func encodeBody(r *Record) []byte {
 
 // decodeBody fills the fields of r that the body holds; Event is copied, so
 // b may be reused afterwards.
-func decodeBody(b []byte, r *Record) error {
+func decodeBody(b []byte, r *store.Record) error {
 	if len(b) < bodyContent || b[0] != bodyVersion {
 		return errBadValue
 	}
@@ -84,7 +86,7 @@ func sameContent(a, b []byte) bool {
 }
 
 func encodeIDValue(tdesc []byte, typ string) []byte {
-	b := make([]byte, 0, 1+timeDescLen+len(typ))
+	b := make([]byte, 0, 1+store.TimeDescLen+len(typ))
 	b = append(b, idValueVersion)
 	b = append(b, tdesc...)
 	return append(b, typ...)
@@ -92,8 +94,8 @@ func encodeIDValue(tdesc []byte, typ string) []byte {
 
 // decodeIDValue returns the body's time↓ and the record's type; both alias v.
 func decodeIDValue(v []byte) (tdesc []byte, typ []byte, err error) {
-	if len(v) < 1+timeDescLen || v[0] != idValueVersion {
+	if len(v) < 1+store.TimeDescLen || v[0] != idValueVersion {
 		return nil, nil, errBadValue
 	}
-	return v[1 : 1+timeDescLen], v[1+timeDescLen:], nil
+	return v[1 : 1+store.TimeDescLen], v[1+store.TimeDescLen:], nil
 }

@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/gocql/gocql"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// CassandraOptions configures OpenCassandra. Hosts is required; the zero
-// value of everything else is a sensible production setting.
-type CassandraOptions struct {
+// Options configures Open. Hosts is required; the zero value of everything
+// else is a sensible production setting.
+type Options struct {
 	// Hosts are contact points (host or host:port; port 9042 by default).
 	Hosts []string
 	// Keyspace holds the tables (default "eventrunner"). It is created when
@@ -53,21 +55,20 @@ type CassandraOptions struct {
 	Logger      *slog.Logger
 }
 
-// Cassandra is the Store on Apache Cassandra or ScyllaDB (see
-// cassandra_schema.go for the tables). A Put reads the id table to keep
-// StoredAt and find rows to move, writes the list rows of a partition in
-// unlogged batches, deletes rows left at an old position, then writes the
-// id rows. Writes carry client timestamps from a per-store monotonic clock so
+// Store is the store.Store on Apache Cassandra or ScyllaDB (see schema.go
+// for the tables). A Put reads the id table to keep StoredAt and find rows to
+// move, writes the list rows of a partition in unlogged batches, deletes rows
+// left at an old position, then writes the id rows. Writes carry client timestamps from a per-store monotonic clock so
 // that a delete of one Put never shadows the re-insert of a later one.
 //
 // Concurrent Puts of the same (tenant, source, id) are serialised inside a process
 // by per-id locks. Across processes, the pipeline delivers an event to one
 // engine at a time; two processes racing to write different content for one
 // id may leave an extra list row until the id is written again.
-type Cassandra struct {
+type Store struct {
 	session *gocql.Session
-	opts    CassandraOptions
-	cql     cassandraCQL
+	opts    Options
+	cql     keyspaceCQL
 	bucket  int64 // seconds per list partition
 
 	locks   keyLocks
@@ -84,13 +85,13 @@ type Cassandra struct {
 	closed bool
 }
 
-var _ Store = (*Cassandra)(nil)
+var _ store.Store = (*Store)(nil)
 
 var keyspaceName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
 
-// OpenCassandra connects, applies the schema migrations (safe to run again
-// and from several processes at once) and returns the store.
-func OpenCassandra(ctx context.Context, opts CassandraOptions) (*Cassandra, error) {
+// Open connects, applies the schema migrations (safe to run again and from
+// several processes at once) and returns the store.
+func Open(ctx context.Context, opts Options) (*Store, error) {
 	opts, cons, err := opts.normalize()
 	if err != nil {
 		return nil, fmt.Errorf("store: cassandra: %w", err)
@@ -119,7 +120,7 @@ func OpenCassandra(ctx context.Context, opts CassandraOptions) (*Cassandra, erro
 	if err != nil {
 		return nil, fmt.Errorf("store: cassandra: connect to %s: %w", strings.Join(opts.Hosts, ","), err)
 	}
-	s := &Cassandra{session: session, opts: opts, cql: newCassandraCQL(opts.Keyspace), bucket: int64(opts.BucketSize / time.Second)}
+	s := &Store{session: session, opts: opts, cql: newKeyspaceCQL(opts.Keyspace), bucket: int64(opts.BucketSize / time.Second)}
 	s.buckets.init(opts.TTL)
 	if err := s.migrate(ctx); err != nil {
 		session.Close()
@@ -128,7 +129,7 @@ func OpenCassandra(ctx context.Context, opts CassandraOptions) (*Cassandra, erro
 	return s, nil
 }
 
-func (o CassandraOptions) normalize() (CassandraOptions, gocql.Consistency, error) {
+func (o Options) normalize() (Options, gocql.Consistency, error) {
 	var errs []error
 	if len(o.Hosts) == 0 {
 		errs = append(errs, errors.New("no hosts"))
@@ -170,8 +171,8 @@ func (o CassandraOptions) normalize() (CassandraOptions, gocql.Consistency, erro
 	return o, cons, errors.Join(errs...)
 }
 
-// ParseCassandraHosts splits a comma-separated host list, dropping blanks.
-func ParseCassandraHosts(s string) []string {
+// ParseHosts splits a comma-separated host list, dropping blanks.
+func ParseHosts(s string) []string {
 	var hosts []string
 	for _, h := range strings.Split(s, ",") {
 		if h = strings.TrimSpace(h); h != "" {
@@ -183,7 +184,7 @@ func ParseCassandraHosts(s string) []string {
 
 // Close waits for in-flight calls, then closes the session. Closing twice is
 // a no-op.
-func (s *Cassandra) Close() error {
+func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
@@ -194,18 +195,18 @@ func (s *Cassandra) Close() error {
 }
 
 // enter admits a call unless the store is closed; the caller must s.mu.RUnlock.
-func (s *Cassandra) enter() error {
+func (s *Store) enter() error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return nil
 }
 
 // timestamp returns a write timestamp (µs since the epoch) later than every
 // earlier one of this store, even when the wall clock repeats or steps back.
-func (s *Cassandra) timestamp() int64 {
+func (s *Store) timestamp() int64 {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
 	now := time.Now().UnixMicro()
@@ -218,7 +219,7 @@ func (s *Cassandra) timestamp() int64 {
 
 // bucketOf is the list partition of an event time: whole bucket spans since
 // the epoch, rounded down (also before 1970).
-func (s *Cassandra) bucketOf(t time.Time) int64 {
+func (s *Store) bucketOf(t time.Time) int64 {
 	sec := t.Unix()
 	b := sec / s.bucket
 	if sec%s.bucket < 0 {
@@ -266,4 +267,4 @@ func (c *bucketCache) done(k string, now time.Time) {
 }
 
 // ttlSeconds is the TTL bound to every event row (0: none).
-func (s *Cassandra) ttlSeconds() int { return int(s.opts.TTL / time.Second) }
+func (s *Store) ttlSeconds() int { return int(s.opts.TTL / time.Second) }

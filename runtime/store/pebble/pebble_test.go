@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 	"github.com/eventrunner/eventrunner/runtime/store/storetest"
 )
 
-func openPebble(t *testing.T, opts store.PebbleOptions) store.Store {
+func openStore(t *testing.T, opts pebble.Options) store.Store {
 	t.Helper()
-	s, err := store.OpenPebble(t.TempDir(), opts)
+	s, err := pebble.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,25 +25,25 @@ func openPebble(t *testing.T, opts store.PebbleOptions) store.Store {
 	return s
 }
 
-// TestPebbleContract runs the contract with the production setting (every
+// TestContract runs the contract with the production setting (every
 // Put synced).
-func TestPebbleContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openPebble(t, store.PebbleOptions{}) })
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, pebble.Options{}) })
 }
 
-func TestPebbleContractNoSync(t *testing.T) {
+func TestContractNoSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the synced run covers the semantics")
 	}
-	storetest.Run(t, func(t *testing.T) store.Store { return openPebble(t, store.PebbleOptions{NoSync: true}) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t, pebble.Options{NoSync: true}) })
 }
 
-// TestPebbleReopen checks that what Put acknowledged is there after a
+// TestReopen checks that what Put acknowledged is there after a
 // restart, indexes included.
-func TestPebbleReopen(t *testing.T) {
+func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := store.OpenPebble(dir, store.PebbleOptions{})
+	s, err := pebble.Open(dir, pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestPebbleReopen(t *testing.T) {
 		t.Errorf("List after Close = %v, want ErrClosed", err)
 	}
 
-	s, err = store.OpenPebble(dir, store.PebbleOptions{})
+	s, err = pebble.Open(dir, pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +93,10 @@ func TestPebbleReopen(t *testing.T) {
 	}
 }
 
-// TestPebbleCloseDrains checks that Close waits for Puts in flight rather
+// TestCloseDrains checks that Close waits for Puts in flight rather
 // than failing them or closing the database under them.
-func TestPebbleCloseDrains(t *testing.T) {
-	s, err := store.OpenPebble(t.TempDir(), store.PebbleOptions{})
+func TestCloseDrains(t *testing.T) {
+	s, err := pebble.Open(t.TempDir(), pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

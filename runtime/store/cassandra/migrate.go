@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/gocql/gocql"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
 // copyV1 is migration 2's data step: every row of the v1 id table (keyed by
@@ -18,7 +20,7 @@ import (
 // original would have: several processes may copy at once, and a copy cut
 // short is simply run again at the next open. The bucket index is the same
 // table in both layouts and already lists every v1 row's buckets.
-func (s *Cassandra) copyV1(parent context.Context) error {
+func (s *Store) copyV1(parent context.Context) error {
 	var name string
 	err := s.session.Query("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = 'events_by_id'",
 		s.opts.Keyspace).WithContext(parent).Scan(&name)
@@ -45,14 +47,14 @@ func (s *Cassandra) copyV1(parent context.Context) error {
 	g.SetLimit(s.opts.Concurrency)
 	n := 0
 	for gctx.Err() == nil {
-		var r Record
+		var r store.Record
 		var id, pos []byte
 		var storedS, written int64
 		var storedNs, ttl int
 		if !iter.Scan(&r.Tenant, &id, &pos, &r.Type, &r.Source, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs, &ttl, &written) {
 			break
 		}
-		t, rest, err := decodeTimeDesc(pos)
+		t, rest, err := store.DecodeTimeDesc(pos)
 		if err != nil || string(rest) != string(id) {
 			s.opts.Logger.Error("cassandra migration: v1 row with a malformed position, not copied", "tenant", r.Tenant, "id", string(id))
 			continue
@@ -76,7 +78,7 @@ func (s *Cassandra) copyV1(parent context.Context) error {
 
 // copyRecord writes the v2 rows of one v1 record, list rows first as a Put
 // does, with the v1 row's timestamp (µs) and remaining TTL (0: none).
-func (s *Cassandra) copyRecord(ctx context.Context, c *casRecord, ttl int, written int64) error {
+func (s *Store) copyRecord(ctx context.Context, c *casRecord, ttl int, written int64) error {
 	for _, q := range []struct {
 		stmt string
 		args []any

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
 // maxGroupRecords caps how many records of concurrent Puts one commit joins
@@ -31,7 +33,7 @@ type prepared struct {
 
 // Put upserts recs in one batch committed with the group of Puts waiting at
 // the same time.
-func (s *Pebble) Put(ctx context.Context, recs []Record) error {
+func (s *Store) Put(ctx context.Context, recs []store.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -66,8 +68,8 @@ func (s *Pebble) Put(ctx context.Context, recs []Record) error {
 }
 
 // prepare checks r and encodes it into p; r itself is not modified.
-func prepare(r *Record, now time.Time, p *prepared) error {
-	if err := CheckRecord(r); err != nil {
+func prepare(r *store.Record, now time.Time, p *prepared) error {
+	if err := store.CheckRecord(r); err != nil {
 		return err
 	}
 	c := *r
@@ -78,7 +80,7 @@ func prepare(r *Record, now time.Time, p *prepared) error {
 	*p = prepared{
 		tenant: c.Tenant, source: c.Source, id: c.ID, typ: c.Type,
 		idKey: idKey(c.Tenant, c.ID, c.Source),
-		tdesc: appendTimeDesc(nil, c.Time),
+		tdesc: store.AppendTimeDesc(nil, c.Time),
 		body:  encodeBody(&c),
 	}
 	return nil
@@ -87,7 +89,7 @@ func prepare(r *Record, now time.Time, p *prepared) error {
 // writeLoop commits Puts one group at a time: whatever is queued when the
 // previous commit ends goes into the next batch, so concurrent callers share
 // one WAL sync, and being the only writer makes read-before-write safe.
-func (s *Pebble) writeLoop() {
+func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	var group []*putRequest
 	for req := range s.reqs {
@@ -127,7 +129,7 @@ type slot struct {
 // content is skipped, so that redelivery writes nothing and keeps StoredAt;
 // new content at the same time and type overwrites the body; a new time or
 // type also deletes the old index entries.
-func (s *Pebble) commit(group []*putRequest) error {
+func (s *Store) commit(group []*putRequest) error {
 	slots, err := s.load(group)
 	if err != nil {
 		return err
@@ -147,7 +149,7 @@ func (s *Pebble) commit(group []*putRequest) error {
 	return b.Commit(s.wo)
 }
 
-func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
+func (s *Store) stage(b *pebble.Batch, cur *slot, p *prepared) error {
 	tk := timeKey(p.tenant, p.tdesc, p.id, p.source)
 	if cur.exists && bytes.Equal(cur.tdesc, p.tdesc) && cur.typ == p.typ {
 		if cur.body == nil {
@@ -184,7 +186,7 @@ func (s *Pebble) stage(b *pebble.Batch, cur *slot, p *prepared) error {
 // load reads the stored state of every (tenant, source, id) of the group. One
 // iterator seeking through the sorted keys costs about a quarter of as many
 // point Gets, and the lookups are most of the writer's own work.
-func (s *Pebble) load(group []*putRequest) (map[string]*slot, error) {
+func (s *Store) load(group []*putRequest) (map[string]*slot, error) {
 	slots := make(map[string]*slot)
 	var keys [][]byte
 	for _, req := range group {
@@ -223,7 +225,7 @@ func (s *Pebble) load(group []*putRequest) (map[string]*slot, error) {
 }
 
 // read returns a copy of the value at key.
-func (s *Pebble) read(key []byte) ([]byte, error) {
+func (s *Store) read(key []byte) ([]byte, error) {
 	v, closer, err := s.db.Get(key)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"bytes"
@@ -8,35 +8,37 @@ import (
 	"time"
 
 	"github.com/gocql/gocql"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
 // Get returns the record (tenant, source, id) from the id table.
-func (s *Cassandra) Get(ctx context.Context, tenant, source, id string) (Record, error) {
-	if err := checkKey("get", tenant, source, id); err != nil {
-		return Record{}, err
+func (s *Store) Get(ctx context.Context, tenant, source, id string) (store.Record, error) {
+	if err := store.CheckGet(tenant, source, id); err != nil {
+		return store.Record{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
+		return store.Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	if err := s.enter(); err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	defer s.mu.RUnlock()
 	iter := s.session.Query(s.cql.getByID, tenant, []byte(id), []byte(source)).WithContext(ctx).Iter()
 	recs, err := scanIDRows(iter, tenant, 1)
 	if err == nil && len(recs) == 0 {
-		err = ErrNotFound
+		err = store.ErrNotFound
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
+		return store.Record{}, fmt.Errorf("store: get %s %q/%q: %w", tenant, source, id, err)
 	}
 	return recs[0], nil
 }
 
 // Lookup returns the records (tenant, *, id): one partition of the id table,
 // clustered by source.
-func (s *Cassandra) Lookup(ctx context.Context, tenant, id string, limit int) ([]Record, error) {
-	if err := checkKey("lookup", tenant, "", id); err != nil {
+func (s *Store) Lookup(ctx context.Context, tenant, id string, limit int) ([]store.Record, error) {
+	if err := store.CheckLookup(tenant, id); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -46,7 +48,7 @@ func (s *Cassandra) Lookup(ctx context.Context, tenant, id string, limit int) ([
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	limit = lookupLimit(limit)
+	limit = store.LookupLimit(limit)
 	iter := s.session.Query(s.cql.lookupByID, tenant, []byte(id), limit).WithContext(ctx).PageSize(min(limit, 100)).Iter()
 	recs, err := scanIDRows(iter, tenant, limit)
 	if err != nil {
@@ -56,17 +58,17 @@ func (s *Cassandra) Lookup(ctx context.Context, tenant, id string, limit int) ([
 }
 
 // scanIDRows reads up to limit rows of getByID or lookupByID and closes iter.
-func scanIDRows(iter *gocql.Iter, tenant string, limit int) ([]Record, error) {
-	var recs []Record
+func scanIDRows(iter *gocql.Iter, tenant string, limit int) ([]store.Record, error) {
+	var recs []store.Record
 	for len(recs) < limit {
-		r := Record{Tenant: tenant}
+		r := store.Record{Tenant: tenant}
 		var pos []byte
 		var storedS int64
 		var storedNs int
 		if !iter.Scan(&r.Source, &pos, &r.Type, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs) {
 			break
 		}
-		if err := r.setPosition(pos); err != nil {
+		if err := setPosition(&r, pos); err != nil {
 			iter.Close()
 			return nil, err
 		}
@@ -76,13 +78,13 @@ func scanIDRows(iter *gocql.Iter, tenant string, limit int) ([]Record, error) {
 	return recs, iter.Close()
 }
 
-// setPosition fills Time, ID and Source from a pos column (casPos).
-func (r *Record) setPosition(pos []byte) error {
-	t, id, source, err := parseTimeSuffix(pos)
+// setPosition fills r's Time, ID and Source from a pos column (casPos).
+func setPosition(r *store.Record, pos []byte) error {
+	p, err := store.DecodePosition(pos)
 	if err != nil {
 		return fmt.Errorf("stored position %x: %w", pos, err)
 	}
-	r.Time, r.ID, r.Source = t, id, source
+	r.Time, r.ID, r.Source = p.Time, p.ID, p.Source
 	return nil
 }
 
@@ -96,25 +98,25 @@ type casSpan struct {
 }
 
 // span turns the bounds and cursor into pos bounds, like the Pebble
-// backend's keys: time < To is pos >= successor(To↓), time >= From is
-// pos < successor(From↓), and the cursor is pos > its position.
-func (s *Cassandra) span(q Query) (casSpan, error) {
+// backend's keys: time < To is pos >= Successor(To↓), time >= From is
+// pos < Successor(From↓), and the cursor is pos > its position.
+func (s *Store) span(q store.Query) (casSpan, error) {
 	sp := casSpan{minBucket: math.MinInt64, maxBucket: math.MaxInt64}
 	if !q.To.IsZero() {
-		next := successor(appendTimeDesc(nil, q.To))
+		next := store.Successor(store.AppendTimeDesc(nil, q.To))
 		if next == nil {
 			return casSpan{empty: true}, nil
 		}
 		sp.lower, sp.lowerOp, sp.maxBucket = next, ">=", s.bucketOf(q.To)
 	}
 	if !q.From.IsZero() {
-		if next := successor(appendTimeDesc(nil, q.From)); next != nil {
+		if next := store.Successor(store.AppendTimeDesc(nil, q.From)); next != nil {
 			sp.upper, sp.upperOp = next, "<"
 		}
 		sp.minBucket = s.bucketOf(q.From)
 	}
 	if q.Cursor != "" {
-		p, err := DecodeCursor(q)
+		p, err := store.DecodeCursor(q)
 		if err != nil {
 			return casSpan{}, err
 		}
@@ -131,46 +133,46 @@ func (s *Cassandra) span(q Query) (casSpan, error) {
 // List walks the tenant's non-empty buckets newest first and reads each
 // bucket's slice until the page, plus one record to know whether another
 // page follows, is full.
-func (s *Cassandra) List(ctx context.Context, q Query) (Page, error) {
-	q, err := NormalizeQuery(q)
+func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
+	q, err := store.NormalizeQuery(q)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list: %w", err)
+		return store.Page{}, fmt.Errorf("store: list: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	sp, err := s.span(q)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	if err := s.enter(); err != nil {
-		return Page{}, err
+		return store.Page{}, err
 	}
 	defer s.mu.RUnlock()
-	var page Page
+	var page store.Page
 	if sp.empty {
 		return page, nil
 	}
 	recs, err := s.scan(ctx, q, sp)
 	if err != nil {
-		return Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
+		return store.Page{}, fmt.Errorf("store: list %s: %w", q.Tenant, err)
 	}
 	if len(recs) > q.Limit {
 		recs = recs[:q.Limit]
 		last := recs[len(recs)-1]
-		page.NextCursor = EncodeCursor(q, Position{Time: last.Time, ID: last.ID, Source: last.Source})
+		page.NextCursor = store.EncodeCursor(q, store.Position{Time: last.Time, ID: last.ID, Source: last.Source})
 	}
 	page.Records = recs
 	return page, nil
 }
 
-func (s *Cassandra) scan(ctx context.Context, q Query, sp casSpan) ([]Record, error) {
+func (s *Store) scan(ctx context.Context, q store.Query, sp casSpan) ([]store.Record, error) {
 	scope := []byte{'t'}
 	if q.Type != "" {
 		scope = append([]byte{'y'}, q.Type...)
 	}
 	need := q.Limit + 1
-	var recs []Record
+	var recs []store.Record
 	buckets := s.session.Query(s.cql.listBuckets, q.Tenant, scope, sp.minBucket, sp.maxBucket).
 		WithContext(ctx).PageSize(64).Iter()
 	var bucket int64
@@ -189,7 +191,7 @@ func (s *Cassandra) scan(ctx context.Context, q Query, sp casSpan) ([]Record, er
 
 // scanBucket appends the records of one bucket's slice to recs, up to need,
 // reading in pages of at most 100 rows (events may be large).
-func (s *Cassandra) scanBucket(ctx context.Context, q Query, sp casSpan, bucket int64, recs []Record, need int) ([]Record, error) {
+func (s *Store) scanBucket(ctx context.Context, q store.Query, sp casSpan, bucket int64, recs []store.Record, need int) ([]store.Record, error) {
 	byType := q.Type != ""
 	args := []any{q.Tenant}
 	if byType {
@@ -206,7 +208,7 @@ func (s *Cassandra) scanBucket(ctx context.Context, q Query, sp casSpan, bucket 
 	iter := s.session.Query(s.cql.listRows(byType, sp.lowerOp, sp.upperOp), args...).
 		WithContext(ctx).PageSize(min(need-len(recs), 100)).Iter()
 	for len(recs) < need {
-		r := Record{Tenant: q.Tenant, Type: q.Type}
+		r := store.Record{Tenant: q.Tenant, Type: q.Type}
 		var pos []byte
 		var storedS int64
 		var storedNs int
@@ -217,7 +219,7 @@ func (s *Cassandra) scanBucket(ctx context.Context, q Query, sp casSpan, bucket 
 		if !iter.Scan(dest...) {
 			break
 		}
-		if err := r.setPosition(pos); err != nil {
+		if err := setPosition(&r, pos); err != nil {
 			iter.Close()
 			return nil, err
 		}

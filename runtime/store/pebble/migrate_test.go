@@ -1,4 +1,4 @@
-package store_test
+package pebble_test
 
 import (
 	"bytes"
@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	pebbledb "github.com/cockroachdb/pebble/v2"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
 )
 
-var quiet = store.PebbleOptions{Logger: slog.New(slog.DiscardHandler)}
+var quiet = pebble.Options{Logger: slog.New(slog.DiscardHandler)}
 
 // The Pebble key layout 1, frozen here as it was written before records were
 // keyed by source: 'i' tenant id → (1, time↓, type), 't' tenant time↓ id →
@@ -50,7 +51,7 @@ func v1Body(r store.Record) []byte {
 // writeV1 writes recs into a new Pebble database in dir in layout 1.
 func writeV1(t *testing.T, dir string, recs []store.Record) {
 	t.Helper()
-	db, err := pebble.Open(dir, rawOptions())
+	db, err := pebbledb.Open(dir, rawOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +62,13 @@ func writeV1(t *testing.T, dir string, recs []store.Record) {
 		must(t, b.Set(v1String(append(v1String([]byte{'t'}, r.Tenant), td...), r.ID), v1Body(r), nil))
 		must(t, b.Set(v1String(append(v1String(v1String([]byte{'y'}, r.Tenant), r.Type), td...), r.ID), nil, nil))
 	}
-	must(t, b.Commit(pebble.Sync))
+	must(t, b.Commit(pebbledb.Sync))
 	must(t, db.Close())
 }
 
 // rawOptions opens a test's database directly, without Pebble's chatter.
-func rawOptions() *pebble.Options {
-	return &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: quietLogger{}}
+func rawOptions() *pebbledb.Options {
+	return &pebbledb.Options{FormatMajorVersion: pebbledb.FormatNewest, Logger: quietLogger{}}
 }
 
 type quietLogger struct{}
@@ -86,7 +87,7 @@ func must(t *testing.T, err error) {
 // rawKeys lists the keys of dir whose first byte is one of namespaces.
 func rawKeys(t *testing.T, dir string, namespaces string) []string {
 	t.Helper()
-	db, err := pebble.Open(dir, rawOptions())
+	db, err := pebbledb.Open(dir, rawOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +106,12 @@ func rawKeys(t *testing.T, dir string, namespaces string) []string {
 	return out
 }
 
-// TestPebbleMigrateLayout1 opens a store written in layout 1 (keyed by
+// TestMigrateLayout1 opens a store written in layout 1 (keyed by
 // tenant and id): every record must be readable by Get, Lookup and List
 // afterwards, with StoredAt kept; new writes must use the source as part of
 // the identity; re-putting a migrated record unchanged must change nothing;
 // and no layout 1 key may remain.
-func TestPebbleMigrateLayout1(t *testing.T) {
+func TestMigrateLayout1(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)
@@ -123,7 +124,7 @@ func TestPebbleMigrateLayout1(t *testing.T) {
 	}
 	writeV1(t, dir, old)
 
-	s, err := store.OpenPebble(dir, quiet)
+	s, err := pebble.Open(dir, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestPebbleMigrateLayout1(t *testing.T) {
 		t.Errorf("layout 1 keys left after the migration: %q", left)
 	}
 	// Reopening does not migrate again and finds everything.
-	s, err = store.OpenPebble(dir, quiet)
+	s, err = pebble.Open(dir, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +197,10 @@ func TestPebbleMigrateLayout1(t *testing.T) {
 	must(t, s.Close())
 }
 
-// TestPebbleMigrateRerun opens a layout 1 store that a migration cut short
+// TestMigrateRerun opens a layout 1 store that a migration cut short
 // left with some layout 2 entries and no layout key: the migration runs
 // again and every record is there once.
-func TestPebbleMigrateRerun(t *testing.T) {
+func TestMigrateRerun(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -209,7 +210,7 @@ func TestPebbleMigrateRerun(t *testing.T) {
 			Event: []byte(fmt.Sprint(i)), StoredAt: t0})
 	}
 	writeV1(t, dir, old)
-	db, err := pebble.Open(dir, rawOptions())
+	db, err := pebbledb.Open(dir, rawOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestPebbleMigrateRerun(t *testing.T) {
 		must(t, db.Set(v1String(v1String(append(v1String(v1String([]byte{'Y'}, r.Tenant), r.Type), td...), r.ID), r.Source), nil, nil))
 	}
 	must(t, db.Close())
-	s, err := store.OpenPebble(dir, quiet)
+	s, err := pebble.Open(dir, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,31 +239,31 @@ func TestPebbleMigrateRerun(t *testing.T) {
 	}
 }
 
-// TestPebbleLayoutFromTheFuture checks that a store recording a layout this
+// TestLayoutFromTheFuture checks that a store recording a layout this
 // version does not know is refused rather than misread.
-func TestPebbleLayoutFromTheFuture(t *testing.T) {
+func TestLayoutFromTheFuture(t *testing.T) {
 	dir := t.TempDir()
-	db, err := pebble.Open(dir, rawOptions())
+	db, err := pebbledb.Open(dir, rawOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, db.Set(v1String([]byte{'m'}, "layout"), []byte{99}, pebble.Sync))
+	must(t, db.Set(v1String([]byte{'m'}, "layout"), []byte{99}, pebbledb.Sync))
 	must(t, db.Close())
-	s, err := store.OpenPebble(dir, quiet)
+	s, err := pebble.Open(dir, quiet)
 	if err == nil {
 		s.Close()
-		t.Fatal("OpenPebble accepted key layout 99")
+		t.Fatal("Open accepted key layout 99")
 	}
 	if !strings.Contains(err.Error(), "layout 99") {
 		t.Errorf("error %q does not name the layout", err)
 	}
 }
 
-// TestPebbleNewStoreLayout checks that a new store records its layout, so
+// TestNewStoreLayout checks that a new store records its layout, so
 // that it is never taken for a layout 1 store later.
-func TestPebbleNewStoreLayout(t *testing.T) {
+func TestNewStoreLayout(t *testing.T) {
 	dir := t.TempDir()
-	s, err := store.OpenPebble(dir, quiet)
+	s, err := pebble.Open(dir, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

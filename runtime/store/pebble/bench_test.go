@@ -1,36 +1,18 @@
-package store_test
+package pebble_test
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/store/pebble"
+	"github.com/eventrunner/eventrunner/runtime/store/storetest"
 )
 
-// benchEvent is a ~1 KB processed CloudEvent, the size the pipeline targets.
-var benchEvent = func() []byte {
-	ev := `{"specversion":"1.0","id":"%s","source":"/bench","type":"com.acme.order.created",` +
-		`"time":"2026-03-01T12:00:00Z","tenantid":"acme","datacontenttype":"application/json",` +
-		`"erkb":"orders@1.0.0","erbundle":"b1","erfired":["Discount","Flag"],"data":{"note":"%s"}}`
-	return []byte(fmt.Sprintf(ev, "x", strings.Repeat("n", 1024-len(ev))))
-}()
-
-var benchT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func benchRecord(i int64) store.Record {
-	return store.Record{
-		Tenant: "acme", ID: fmt.Sprintf("evt-%012d", i), Type: "com.acme.order.created",
-		Source: "/bench", Subject: "order", Time: benchT0.Add(time.Duration(i) * time.Microsecond),
-		SchemaID: "com.acme.order.created/v1", Event: benchEvent,
-	}
-}
-
 func openBench(b *testing.B, noSync bool) store.Store {
-	s, err := store.OpenPebble(b.TempDir(), store.PebbleOptions{NoSync: noSync})
+	s, err := pebble.Open(b.TempDir(), pebble.Options{NoSync: noSync})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,13 +29,13 @@ func BenchmarkPut(b *testing.B) {
 				s := openBench(b, noSync)
 				ctx := context.Background()
 				recs := make([]store.Record, batch)
-				b.SetBytes(int64(len(benchEvent)))
+				b.SetBytes(int64(len(storetest.BenchEvent)))
 				b.ReportAllocs()
 				var n int64
 				for n < int64(b.N) {
 					k := min(batch, b.N-int(n))
 					for i := range k {
-						recs[i] = benchRecord(n + int64(i))
+						recs[i] = storetest.BenchRecord(n + int64(i))
 					}
 					if err := s.Put(ctx, recs[:k]); err != nil {
 						b.Fatal(err)
@@ -74,11 +56,11 @@ func BenchmarkPutConcurrent(b *testing.B) {
 		b.Run(syncName(noSync), func(b *testing.B) {
 			s := openBench(b, noSync)
 			var next atomic.Int64
-			b.SetBytes(int64(len(benchEvent)))
+			b.SetBytes(int64(len(storetest.BenchEvent)))
 			b.SetParallelism(16)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					r := benchRecord(next.Add(1))
+					r := storetest.BenchRecord(next.Add(1))
 					if err := s.Put(context.Background(), []store.Record{r}); err != nil {
 						b.Error(err)
 						return
@@ -97,13 +79,13 @@ func BenchmarkPutRedelivery(b *testing.B) {
 	const n = 256
 	recs := make([]store.Record, n)
 	for i := range recs {
-		recs[i] = benchRecord(int64(i))
+		recs[i] = storetest.BenchRecord(int64(i))
 	}
 	ctx := context.Background()
 	if err := s.Put(ctx, recs); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(benchEvent)))
+	b.SetBytes(int64(len(storetest.BenchEvent)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i += n {
 		if err := s.Put(ctx, recs[:min(n, b.N-i)]); err != nil {
@@ -119,7 +101,7 @@ func BenchmarkRead(b *testing.B) {
 	ctx := context.Background()
 	recs := make([]store.Record, 0, 500)
 	for i := range int64(n) {
-		r := benchRecord(i)
+		r := storetest.BenchRecord(i)
 		if i%2 == 1 {
 			r.Type = "com.acme.order.shipped"
 		}

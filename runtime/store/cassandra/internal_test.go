@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"bytes"
@@ -52,7 +52,7 @@ func TestChunk(t *testing.T) {
 
 // TestBucketOf checks that buckets round down, before the epoch too.
 func TestBucketOf(t *testing.T) {
-	s := &Cassandra{bucket: 3600}
+	s := &Store{bucket: 3600}
 	for _, c := range []struct {
 		t    time.Time
 		want int64

@@ -1,4 +1,4 @@
-package store
+package pebble
 
 import (
 	"errors"
@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
-// layoutCurrent is the key layout this version writes (pebble_keys.go). A
+// layoutCurrent is the key layout this version writes (keys.go). A
 // store without a layout key is layout 1, or empty.
 const layoutCurrent = 2
 
@@ -25,7 +27,7 @@ const (
 // committed (without sync: the last commit syncs them all, WAL order).
 const migrateBatchBytes = 4 << 20
 
-var layoutKey = appendString([]byte{nsMeta}, "layout")
+var layoutKey = store.AppendString([]byte{nsMeta}, "layout")
 
 // migrateLayout brings db to layoutCurrent before the store uses it. Layout
 // 1 is rewritten: every body of 't' is written under its layout 2 keys, then
@@ -107,12 +109,12 @@ func migrateV1(db *pebble.DB) (int, error) {
 // stageV1 writes the layout 2 entries of the layout 1 body at key
 // 't' tenant time↓ id, whose source and type the body holds.
 func stageV1(b *pebble.Batch, key, body []byte) error {
-	tenant, rest, err := decodeString(key[1:])
-	if err != nil || len(rest) < timeDescLen {
+	tenant, rest, err := store.DecodeString(key[1:])
+	if err != nil || len(rest) < store.TimeDescLen {
 		return errBadKey
 	}
-	tdesc := rest[:timeDescLen]
-	id, rest, err := decodeString(rest[timeDescLen:])
+	tdesc := rest[:store.TimeDescLen]
+	id, rest, err := store.DecodeString(rest[store.TimeDescLen:])
 	if err != nil || len(rest) != 0 {
 		return errBadKey
 	}

@@ -1,4 +1,4 @@
-package store
+package cassandra
 
 import (
 	"bytes"
@@ -14,13 +14,15 @@ import (
 
 	"github.com/gocql/gocql"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/eventrunner/eventrunner/runtime/store"
 )
 
 // casRecord is one record of a Put with what the store derives from it and
 // the stored state it replaces.
 type casRecord struct {
-	r      Record // Time in UTC
-	pos    []byte // casPos: time↓, id, source
+	r      store.Record // Time in UTC
+	pos    []byte       // casPos: time↓, id, source
 	bucket int64
 	digest []byte // of everything but StoredAt
 
@@ -44,7 +46,7 @@ const (
 // and last the id rows, which say "stored": a Put interrupted anywhere is
 // completed by repeating it, because until the id row is written a repeat
 // does every step again.
-func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
+func (s *Store) Put(ctx context.Context, recs []store.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -52,7 +54,7 @@ func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
 		return fmt.Errorf("store: put: %w", err)
 	}
 	for i := range recs {
-		if err := CheckRecord(&recs[i]); err != nil {
+		if err := store.CheckRecord(&recs[i]); err != nil {
 			return fmt.Errorf("store: put: %w", err)
 		}
 	}
@@ -70,7 +72,7 @@ func (s *Cassandra) Put(ctx context.Context, recs []Record) error {
 }
 
 // newCasBatch encodes recs, keeping the last of each (tenant, source, id).
-func newCasBatch(recs []Record) []*casRecord {
+func newCasBatch(recs []store.Record) []*casRecord {
 	last := make(map[[3]string]int, len(recs))
 	for i := range recs {
 		last[[3]string{recs[i].Tenant, recs[i].Source, recs[i].ID}] = i
@@ -85,7 +87,7 @@ func newCasBatch(recs []Record) []*casRecord {
 	return out
 }
 
-func newCasRecord(r Record) *casRecord {
+func newCasRecord(r store.Record) *casRecord {
 	c := &casRecord{r: r}
 	c.r.Time = c.r.Time.UTC()
 	c.pos = casPos(c.r.Time, c.r.ID, c.r.Source)
@@ -93,17 +95,17 @@ func newCasRecord(r Record) *casRecord {
 	return c
 }
 
-// casPos is the clustering position of a record in the list tables, the
-// Pebble backend's 'T' key suffix: time↓, then id and source escaped and
-// terminated.
+// casPos is the clustering position of a record in the list tables,
+// store.AppendPosition (the Pebble backend's 'T' key suffix): time↓, then id
+// and source escaped and terminated.
 func casPos(t time.Time, id, source string) []byte {
-	b := make([]byte, 0, timeDescLen+len(id)+len(source)+4)
-	return appendString(appendString(appendTimeDesc(b, t), id), source)
+	b := make([]byte, 0, store.TimeDescLen+len(id)+len(source)+4)
+	return store.AppendPosition(b, store.Position{Time: t, ID: id, Source: source})
 }
 
 // contentDigest hashes what makes two versions of a record differ (the
 // position, which holds the time, and every attribute but StoredAt).
-func contentDigest(r *Record, pos []byte) []byte {
+func contentDigest(r *store.Record, pos []byte) []byte {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
 	for _, f := range [][]byte{pos, []byte(r.Type), []byte(r.Source), []byte(r.Subject), []byte(r.SchemaID), r.Event} {
@@ -117,10 +119,10 @@ func contentDigest(r *Record, pos []byte) []byte {
 // two Puts never wait for each other crosswise) and returns their release.
 // Locks are per id, not striped: concurrent batches of hundreds of distinct
 // ids would almost always share a stripe and run one at a time.
-func (s *Cassandra) lock(batch []*casRecord) func() {
+func (s *Store) lock(batch []*casRecord) func() {
 	keys := make([]string, len(batch))
 	for i, c := range batch {
-		keys[i] = c.r.Tenant + "\x00" + string(c.pos[timeDescLen:]) // id and source, delimited
+		keys[i] = c.r.Tenant + "\x00" + string(c.pos[store.TimeDescLen:]) // id and source, delimited
 	}
 	slices.Sort(keys)
 	return s.locks.lock(keys)
@@ -168,7 +170,7 @@ func (l *keyLocks) lock(keys []string) func() {
 	}
 }
 
-func (s *Cassandra) put(ctx context.Context, batch []*casRecord) error {
+func (s *Store) put(ctx context.Context, batch []*casRecord) error {
 	if err := s.readStates(ctx, batch); err != nil {
 		return fmt.Errorf("read stored versions: %w", err)
 	}
@@ -215,7 +217,7 @@ func (s *Cassandra) put(ctx context.Context, batch []*casRecord) error {
 }
 
 // readStates reads each record's stored position, type and digest.
-func (s *Cassandra) readStates(ctx context.Context, batch []*casRecord) error {
+func (s *Store) readStates(ctx context.Context, batch []*casRecord) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, c := range batch {
@@ -245,7 +247,7 @@ type casStmt struct {
 	cacheKey string // bucket index rows: the bucketCache key
 }
 
-func (s *Cassandra) bucketRows(batch []*casRecord, now time.Time) []casStmt {
+func (s *Store) bucketRows(batch []*casRecord, now time.Time) []casStmt {
 	var out []casStmt
 	seen := map[string]bool{}
 	for _, c := range batch {
@@ -264,7 +266,7 @@ func (s *Cassandra) bucketRows(batch []*casRecord, now time.Time) []casStmt {
 }
 
 // listRows groups the by-time and by-type rows by partition into batches.
-func (s *Cassandra) listRows(batch []*casRecord) []casStmt {
+func (s *Store) listRows(batch []*casRecord) []casStmt {
 	type part struct {
 		byType bool
 		tenant string
@@ -326,7 +328,7 @@ func entrySize(e gocql.BatchEntry) int {
 	return n
 }
 
-func (s *Cassandra) idRows(batch []*casRecord) []casStmt {
+func (s *Store) idRows(batch []*casRecord) []casStmt {
 	out := make([]casStmt, 0, len(batch))
 	ttl := s.ttlSeconds()
 	for _, c := range batch {
@@ -357,7 +359,7 @@ func (c *casRecord) idArgs(ttl int) []any {
 
 // oldRowDeletes removes the list rows of records that moved: the by-time
 // row when the time changed, the by-type row when the time or type did.
-func (s *Cassandra) oldRowDeletes(batch []*casRecord) []casStmt {
+func (s *Store) oldRowDeletes(batch []*casRecord) []casStmt {
 	var out []casStmt
 	for _, c := range batch {
 		if !c.exists {
@@ -367,7 +369,7 @@ func (s *Cassandra) oldRowDeletes(batch []*casRecord) []casStmt {
 		if !moved && c.oldType == c.r.Type {
 			continue
 		}
-		t, _, err := decodeTimeDesc(c.oldPos)
+		t, _, err := store.DecodeTimeDesc(c.oldPos)
 		if err != nil {
 			// A row we cannot place cannot be deleted; the id row now
 			// points at the new one.
@@ -388,7 +390,7 @@ func (s *Cassandra) oldRowDeletes(batch []*casRecord) []casStmt {
 // exec runs stmts concurrently, each with the Put's write timestamp: a
 // single entry as a plain (prepared) statement, more as an unlogged batch,
 // which is only ever built for one partition.
-func (s *Cassandra) exec(ctx context.Context, stmts []casStmt, ts int64) error {
+func (s *Store) exec(ctx context.Context, stmts []casStmt, ts int64) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range stmts {
