@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -107,6 +108,8 @@ func settling(err error) bool {
 			jetstream.JSErrCodeStreamNameInUse,               // created meanwhile with another configuration: update it
 			jetstream.JSErrCodeJetStreamNotEnabledForAccount: // the account's JWT is still on its way
 			return true
+		case 10005: // no suitable peers: transient while a peer is still (re)joining
+			return strings.Contains(api.Description, "peer offline")
 		}
 	}
 	return false

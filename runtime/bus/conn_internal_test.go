@@ -1,0 +1,34 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestSettling(t *testing.T) {
+	api := func(code jetstream.ErrorCode, desc string) error {
+		return fmt.Errorf("stream: %w", &jetstream.APIError{Code: 400, ErrorCode: code, Description: desc})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no responders", nats.ErrNoResponders, true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"election", api(10008, "JetStream system temporarily unavailable"), true},
+		{"peer rejoining", api(10005, "no suitable peers for placement, peer offline"), true},
+		{"too few servers", api(10005, "insufficient resources"), false},
+		{"bad config", api(10052, "stream configuration for replicas invalid"), false},
+		{"other", errors.New("boom"), false},
+	} {
+		if got := settling(tc.err); got != tc.want {
+			t.Errorf("%s: settling(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
