@@ -4,17 +4,23 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/eventrunner/eventrunner"
 
+// scanner is the JSON scanner under runtime/rules (and runtime/cloudevents).
+const scanner = "runtime/jsonscan"
+
 // TestLayering keeps the dependency directions of DESIGN.md §2 true:
 // generated/ imports only runtime/rules among project packages (its typed
 // gRPC subpackage imports the facts of generated/ too), runtime/
-// never imports generated/ or gen/, and runtime/rules imports only the
-// standard library.
+// never imports generated/ or gen/, and runtime/rules depends only on the
+// standard library and the JSON scanner runtime/jsonscan, itself
+// standard-library only. The scanner is shared by runtime/rules and
+// runtime/cloudevents, neither of which depends on the other.
 func TestLayering(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list over the module is slow; skipped in -short")
@@ -28,16 +34,20 @@ func TestLayering(t *testing.T) {
 			}
 			d := strings.TrimPrefix(dep, module+"/")
 			switch {
-			case under(rel, "generated") && d != "runtime/rules" && !under(d, "generated"):
+			case under(rel, "generated") && d != "runtime/rules" && d != scanner && !under(d, "generated"):
 				t.Errorf("%s imports %s; generated code may import only runtime/rules (and generated/)", rel, d)
+			case under(rel, "generated") && d == scanner && slices.Contains(p.Imports, module+"/"+d):
+				t.Errorf("%s imports %s; generated code reads JSON through runtime/rules.Lexer", rel, d)
+			case rel == "runtime/rules" && d == "runtime/cloudevents", rel == "runtime/cloudevents" && d == "runtime/rules":
+				t.Errorf("%s imports %s; the two share runtime/jsonscan instead", rel, d)
 			case under(rel, "runtime") && (under(d, "generated") || under(d, "gen")):
 				t.Errorf("%s imports %s; runtime/ must not depend on generated/ or gen/", rel, d)
 			}
 		}
-		if rel == "runtime/rules" {
+		if rel == "runtime/rules" || rel == scanner {
 			for _, dep := range p.Deps {
-				if strings.Contains(strings.Split(dep, "/")[0], ".") {
-					t.Errorf("runtime/rules imports %s; it must stay standard-library only", dep)
+				if strings.Contains(strings.Split(dep, "/")[0], ".") && (rel == scanner || dep != module+"/"+scanner) {
+					t.Errorf("%s imports %s; it must stay standard-library only (runtime/rules: and %s)", rel, dep, scanner)
 				}
 			}
 		}
@@ -48,6 +58,7 @@ func under(path, dir string) bool { return path == dir || strings.HasPrefix(path
 
 type goPackage struct {
 	ImportPath string
+	Imports    []string
 	Deps       []string
 }
 

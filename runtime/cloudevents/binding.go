@@ -127,6 +127,11 @@ func PercentDecode(s string) (string, error) {
 	return b.String(), nil
 }
 
+// isHexDigit is a digit of a %XX escape.
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
 func unhex(c byte) byte {
 	switch {
 	case c >= '0' && c <= '9':

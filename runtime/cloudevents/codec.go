@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/eventrunner/eventrunner/runtime/jsonscan"
 )
 
 // The structured CloudEvent on the streams, encoded and decoded without
@@ -343,14 +345,16 @@ func CheckJSON(b []byte) error {
 	return nil
 }
 
-// parser scans JSON, validating as encoding/json does.
+// parser is a cursor over JSON, validating as encoding/json does: the
+// scanning is runtime/jsonscan's (shared with the generated decoders); the
+// parser adds the structured format's own wording of syntax errors.
 type parser struct {
 	b []byte
 	i int
 }
 
 // maxDepth bounds nesting like encoding/json.
-const maxDepth = 10000
+const maxDepth = jsonscan.MaxDepth
 
 // SyntaxError is malformed JSON in a structured event.
 type SyntaxError struct {
@@ -369,6 +373,53 @@ func (p *parser) fail(msg string) error {
 	return &SyntaxError{Offset: p.i, Msg: msg}
 }
 
+// syntax is the scanner's error c at offset off, worded as this package
+// always has (a bad literal is reported where it starts).
+func (p *parser) syntax(off int, c jsonscan.Code) error {
+	p.i = off
+	end := off >= len(p.b)
+	var msg string
+	switch c {
+	case jsonscan.BadValue:
+		msg = "expected a value"
+		if !end {
+			msg = fmt.Sprintf("invalid character %q looking for a value", p.b[off])
+		}
+	case jsonscan.BadString:
+		msg = "control character in string"
+		if end {
+			msg = "unterminated string"
+		}
+	case jsonscan.BadEscape:
+		msg = "invalid escape"
+		if end {
+			msg = "unterminated escape"
+		}
+	case jsonscan.BadHex:
+		msg = "invalid \\u escape"
+	case jsonscan.BadNumber:
+		msg = "invalid number"
+	case jsonscan.BadFraction:
+		msg = "expected digits after the decimal point"
+	case jsonscan.BadExponent:
+		msg = "expected digits in the exponent"
+	case jsonscan.BadLiteral:
+		p.i = jsonscan.LiteralStart(p.b, off)
+		msg = "invalid literal"
+	case jsonscan.BadKey:
+		msg = "expected a string object key"
+	case jsonscan.BadColon:
+		msg = "expected ':' after object key"
+	case jsonscan.BadObjectSep:
+		msg = "expected ',' or '}'"
+	case jsonscan.BadArraySep:
+		msg = "expected ',' or ']'"
+	default:
+		msg = c.Message(p.b, off)
+	}
+	return p.fail(msg)
+}
+
 func (p *parser) end() error {
 	p.ws()
 	if p.i != len(p.b) {
@@ -377,16 +428,7 @@ func (p *parser) end() error {
 	return nil
 }
 
-func (p *parser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
+func (p *parser) ws() { p.i = jsonscan.SkipWS(p.b, p.i) }
 
 func (p *parser) eat(c byte) bool {
 	if p.i < len(p.b) && p.b[p.i] == c {
@@ -396,150 +438,25 @@ func (p *parser) eat(c byte) bool {
 	return false
 }
 
-// skip moves past one JSON value.
+// skip moves past one JSON value, depth arrays and objects deep.
 func (p *parser) skip(depth int) error {
-	if p.i >= len(p.b) {
-		return p.fail("expected a value")
+	end, c := jsonscan.Skip(p.b, p.i, depth)
+	if c != jsonscan.OK {
+		return p.syntax(end, c)
 	}
-	switch c := p.b[p.i]; {
-	case c == '"':
-		return p.skipString()
-	case c == '{' || c == '[':
-		if depth >= maxDepth {
-			return p.fail("exceeded max depth")
-		}
-		return p.skipComposite(c, depth+1)
-	case c == '-' || c >= '0' && c <= '9':
-		return p.skipNumber()
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	}
-	return p.fail(fmt.Sprintf("invalid character %q looking for a value", p.b[p.i]))
-}
-
-func (p *parser) skipComposite(open byte, depth int) error {
-	closer := byte(']')
-	if open == '{' {
-		closer = '}'
-	}
-	p.i++
-	p.ws()
-	if p.eat(closer) {
-		return nil
-	}
-	for {
-		p.ws()
-		if open == '{' {
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return p.fail("expected a string object key")
-			}
-			if err := p.skipString(); err != nil {
-				return err
-			}
-			p.ws()
-			if !p.eat(':') {
-				return p.fail("expected ':' after object key")
-			}
-			p.ws()
-		}
-		if err := p.skip(depth); err != nil {
-			return err
-		}
-		p.ws()
-		if p.eat(closer) {
-			return nil
-		}
-		if !p.eat(',') {
-			return p.fail(fmt.Sprintf("expected ',' or '%c'", closer))
-		}
-	}
-}
-
-func (p *parser) skipString() error {
-	if !p.eat('"') {
-		return p.fail("expected a string")
-	}
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return nil
-		case c < 0x20:
-			return p.fail("control character in string")
-		case c == '\\':
-			p.i++
-			if p.i >= len(p.b) {
-				return p.fail("unterminated escape")
-			}
-			switch p.b[p.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				p.i++
-			case 'u':
-				p.i++
-				for k := 0; k < 4; k++ {
-					if p.i >= len(p.b) || !isHexDigit(p.b[p.i]) {
-						return p.fail("invalid \\u escape")
-					}
-					p.i++
-				}
-			default:
-				return p.fail("invalid escape")
-			}
-		default:
-			p.i++
-		}
-	}
-	return p.fail("unterminated string")
-}
-
-func isHexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func (p *parser) skipNumber() error {
-	p.eat('-')
-	switch {
-	case p.eat('0'):
-	case p.i < len(p.b) && p.b[p.i] >= '1' && p.b[p.i] <= '9':
-		p.digits()
-	default:
-		return p.fail("invalid number")
-	}
-	if p.eat('.') {
-		if p.digits() == 0 {
-			return p.fail("expected digits after the decimal point")
-		}
-	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if !p.eat('+') {
-			p.eat('-')
-		}
-		if p.digits() == 0 {
-			return p.fail("expected digits in the exponent")
-		}
-	}
+	p.i = end
 	return nil
 }
 
-func (p *parser) digits() int {
-	start := p.i
-	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		p.i++
+func (p *parser) skipString() error {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return p.fail("expected a string")
 	}
-	return p.i - start
-}
-
-func (p *parser) literal(lit string) error {
-	if len(p.b)-p.i < len(lit) || string(p.b[p.i:p.i+len(lit)]) != lit {
-		return p.fail("invalid literal")
+	end, c := jsonscan.String(p.b, p.i)
+	if c != jsonscan.OK {
+		return p.syntax(end, c)
 	}
-	p.i += len(lit)
+	p.i = end
 	return nil
 }
 

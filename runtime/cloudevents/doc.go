@@ -8,5 +8,6 @@
 // The protocol bindings' helpers live here too: HTTP binary mode
 // (FromHTTPBinary, PercentDecode), NATS binary mode (FromNATSBinary) and the
 // event that wraps a plain JSON body (WrapJSON), shared by HTTP ingest and
-// the runner. It imports only the standard library.
+// the runner. It imports only the standard library and runtime/jsonscan, the
+// JSON scanner it shares with the generated decoders (runtime/rules).
 package cloudevents

@@ -4,6 +4,7 @@
 // registry that `go generate` fills.
 //
 // It is the only project package that generated/ imports. It imports nothing
-// but the standard library, so the rest of runtime/ builds and tests before
-// the generator has run.
+// but the standard library and runtime/jsonscan (the JSON scanner under its
+// Lexer, shared with runtime/cloudevents, itself standard-library only), so
+// the rest of runtime/ builds and tests before the generator has run.
 package rules

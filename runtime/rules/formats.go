@@ -258,3 +258,7 @@ func FormatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) 
 
 // FormatInt renders an integer in a violation message.
 func FormatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

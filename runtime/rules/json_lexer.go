@@ -1,14 +1,15 @@
 package rules
 
 import (
-	"encoding/binary"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/eventrunner/eventrunner/runtime/jsonscan"
 )
 
 // Lexer is the pull-style JSON reader that generated decoders are built on.
-// It reads one document held in memory and never uses reflection.
+// It reads one document held in memory and never uses reflection; the
+// scanning itself (strings, numbers, literals, skipped values) is
+// runtime/jsonscan's, shared with the CloudEvents codec.
 //
 // Syntax errors are sticky: the first one is kept (see Err) and every later
 // call does nothing, so generated code need not check after each call.
@@ -48,10 +49,6 @@ type Lexer struct {
 	buf []byte
 }
 
-// maxDepth is encoding/json's nesting limit, kept so that both accept the
-// same documents.
-const maxDepth = 10000
-
 // Reset prepares l to read data.
 func (l *Lexer) Reset(data []byte) {
 	*l = Lexer{data: data, buf: l.buf[:0]}
@@ -69,9 +66,8 @@ func (l *Lexer) Err() error {
 // the first syntax error, or nil.
 func (l *Lexer) Finish() error {
 	if l.err == nil {
-		l.skipWS()
-		if l.pos < len(l.data) {
-			l.fail("invalid character " + quoteChar(l.data[l.pos]) + " after top-level value")
+		if l.pos = jsonscan.SkipWS(l.data, l.pos); l.pos < len(l.data) {
+			l.syntax(l.pos, jsonscan.Trailing)
 		}
 	}
 	return l.Err()
@@ -84,42 +80,23 @@ func (l *Lexer) fail(msg string) {
 	l.pos = len(l.data)
 }
 
-func quoteChar(c byte) string {
-	if c == '\'' {
-		return `'\''`
+// syntax records the syntax error c at offset off (see fail), in
+// encoding/json's words.
+func (l *Lexer) syntax(off int, c jsonscan.Code) {
+	if l.err == nil {
+		l.err = &SyntaxError{Offset: off, Msg: c.Message(l.data, off)}
 	}
-	if c == '"' {
-		return `'"'`
-	}
-	s := strconv.Quote(string(rune(c)))
-	if c >= utf8.RuneSelf {
-		s = strconv.Quote(string([]byte{c}))
-	}
-	return "'" + s[1:len(s)-1] + "'"
-}
-
-func (l *Lexer) skipWS() {
-	for l.pos < len(l.data) {
-		switch l.data[l.pos] {
-		case ' ', '\t', '\n', '\r':
-			l.pos++
-		default:
-			return
-		}
-	}
+	l.pos = len(l.data)
 }
 
 // peek skips whitespace and returns the next byte, or fails at the end of
 // input.
 func (l *Lexer) peek() (byte, bool) {
-	l.skipWS()
-	if l.pos >= len(l.data) {
-		if l.err == nil {
-			l.fail("unexpected end of JSON input")
-		}
-		return 0, false
+	if l.pos = jsonscan.SkipWS(l.data, l.pos); l.pos < len(l.data) {
+		return l.data[l.pos], true
 	}
-	return l.data[l.pos], true
+	l.fail(jsonscan.EndOfInput)
+	return 0, false
 }
 
 // kindOf names the JSON type of the value starting with c.
@@ -177,8 +154,8 @@ func (l *Lexer) BeginArray(p *JSONPath, v *Violations) bool {
 
 func (l *Lexer) open() bool {
 	l.depth++
-	if l.depth > maxDepth {
-		l.fail("exceeded max depth")
+	if l.depth > jsonscan.MaxDepth {
+		l.fail(jsonscan.TooDeepMessage)
 		return false
 	}
 	l.pos++
@@ -202,7 +179,7 @@ func (l *Lexer) NextKey() bool {
 			return l.close()
 		}
 		if c != ',' {
-			l.fail("invalid character " + quoteChar(c) + " after object key:value pair")
+			l.syntax(l.pos, jsonscan.BadObjectSep)
 			return false
 		}
 		l.pos++
@@ -212,7 +189,7 @@ func (l *Lexer) NextKey() bool {
 	}
 	l.first = false
 	if c != '"' {
-		l.fail("invalid character " + quoteChar(c) + " looking for beginning of object key string")
+		l.syntax(l.pos, jsonscan.BadKey)
 		return false
 	}
 	l.keyStart = l.pos
@@ -225,7 +202,7 @@ func (l *Lexer) NextKey() bool {
 		return false
 	}
 	if c != ':' {
-		l.fail("invalid character " + quoteChar(c) + " after object key")
+		l.syntax(l.pos, jsonscan.BadColon)
 		return false
 	}
 	l.pos++
@@ -247,7 +224,7 @@ func (l *Lexer) NextItem() bool {
 	}
 	if !l.first {
 		if c != ',' {
-			l.fail("invalid character " + quoteChar(c) + " after array element")
+			l.syntax(l.pos, jsonscan.BadArraySep)
 			return false
 		}
 		l.pos++
@@ -274,106 +251,26 @@ func (l *Lexer) IsNull() bool {
 
 // Skip reads and discards one value of any type, checking its syntax.
 func (l *Lexer) Skip() {
-	c, ok := l.peek()
-	if !ok {
+	if _, ok := l.peek(); !ok {
 		return
 	}
-	switch c {
-	case '{':
-		if !l.open() {
-			return
-		}
-		for l.NextKey() {
-			l.Skip()
-		}
-	case '[':
-		if !l.open() {
-			return
-		}
-		for l.NextItem() {
-			l.Skip()
-		}
-	case '"':
-		l.str()
-	case 't':
-		l.literal("true")
-	case 'f':
-		l.literal("false")
-	case 'n':
-		l.literal("null")
-	default:
-		l.number()
+	end, c := jsonscan.Skip(l.data, l.pos, l.depth)
+	if c != jsonscan.OK {
+		l.syntax(end, c)
+		return
 	}
+	l.pos = end
 	l.first = false
 }
 
 func (l *Lexer) literal(word string) bool {
-	if len(l.data)-l.pos >= len(word) && string(l.data[l.pos:l.pos+len(word)]) == word {
-		l.pos += len(word)
-		return true
+	end, c := jsonscan.Literal(l.data, l.pos, word)
+	if c != jsonscan.OK {
+		l.syntax(end, c)
+		return false
 	}
-	for i := 0; i < len(word); i++ {
-		if l.pos >= len(l.data) {
-			l.fail("unexpected end of JSON input")
-			return false
-		}
-		if l.data[l.pos] != word[i] {
-			l.fail("invalid character " + quoteChar(l.data[l.pos]) + " in literal " + word + " (expecting " + quoteChar(word[i]) + ")")
-			return false
-		}
-		l.pos++
-	}
+	l.pos = end
 	return true
-}
-
-// number scans a number literal and returns it.
-func (l *Lexer) number() ([]byte, bool) {
-	start := l.pos
-	d := l.data
-	i := l.pos
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i++; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
-		}
-	default:
-		return l.badNumber(i, "looking for beginning of value")
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return l.badNumber(i, "after decimal point in numeric literal")
-		}
-		for i++; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return l.badNumber(i, "in exponent of numeric literal")
-		}
-		for i++; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
-		}
-	}
-	l.pos = i
-	return d[start:i], true
-}
-
-func (l *Lexer) badNumber(i int, where string) ([]byte, bool) {
-	l.pos = i
-	if i >= len(l.data) {
-		l.fail("unexpected end of JSON input")
-	} else {
-		l.fail("invalid character " + quoteChar(l.data[i]) + " " + where)
-	}
-	return nil, false
 }
 
 // str scans a string literal at pos (which holds '"') and returns its
@@ -382,207 +279,34 @@ func (l *Lexer) badNumber(i int, where string) ([]byte, bool) {
 //
 // A string that is not valid UTF-8 or holds an unpaired surrogate escape is
 // still returned (with encoding/json's U+FFFD replacements), and l.bad says
-// why it must be refused.
+// why it must be refused, in the words the envelope's attribute checks use
+// too (jsonscan.Reason).
 func (l *Lexer) str() ([]byte, bool) {
+	v, end, bad, c := jsonscan.Value(l.buf[:0], l.data, l.pos)
+	if c != jsonscan.OK || bad != 0 || len(v) > 0 && &v[0] != &l.data[l.pos+1] {
+		return l.strSlow(v, end, bad, c)
+	}
+	l.pos, l.bad = end, ""
+	return v, true
+}
+
+// strSlow is str's rare case, kept out of its common path: a string that
+// is malformed, refused or unescaped (into l.buf, which is kept for the
+// next).
+func (l *Lexer) strSlow(v []byte, end, bad int, c jsonscan.Code) ([]byte, bool) {
 	l.bad = ""
-	d := l.data
-	start := l.pos + 1
-	i := start
-	// Eight bytes at a time while none is special (a quote, a backslash, a
-	// control character or non-ASCII).
-	for i+8 <= len(d) && !hasSpecial(binary.LittleEndian.Uint64(d[i:])) {
-		i += 8
+	if c != jsonscan.OK {
+		l.syntax(end, c)
+		return nil, false
 	}
-	for i < len(d) && plainByte[d[i]] {
-		i++
+	if bad != 0 {
+		l.bad = jsonscan.Reason(l.data[l.pos:end], bad)
 	}
-	if i < len(d) && d[i] == '"' {
-		l.pos = i + 1
-		return d[start:i], true
+	if len(v) > 0 && &v[0] != &l.data[l.pos+1] {
+		l.buf = v
 	}
-	// Slow path: non-ASCII, escapes or an error.
-	for j := i; j < len(d); {
-		c := d[j]
-		switch {
-		case c == '"':
-			l.pos = j + 1
-			return d[start:j], true
-		case c == '\\':
-			return l.unescape(start)
-		case c < 0x20:
-			l.pos = j
-			l.fail("invalid character " + quoteChar(c) + " in string literal")
-			return nil, false
-		case c < utf8.RuneSelf:
-			j++
-		default:
-			r, n := utf8.DecodeRune(d[j:])
-			if r == utf8.RuneError && n == 1 {
-				return l.unescape(start)
-			}
-			j += n
-		}
-	}
-	l.pos = len(d)
-	l.fail("unexpected end of JSON input")
-	return nil, false
-}
-
-// plainByte marks the bytes a string holds as they are: printable ASCII
-// other than the quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// hasSpecial reports whether any byte of w is not plain (SWAR: a quote, a
-// backslash, a byte below 0x20 or one with the high bit set).
-func hasSpecial(w uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zeroIn := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	return (zeroIn(w^(ones*'"')) | zeroIn(w^(ones*'\\')) | ((w - ones*0x20) &^ w & highs) | (w & highs)) != 0
-}
-
-// unescape decodes the string starting at start into l.buf, as
-// encoding/json does, and records in l.bad the first byte or escape it had
-// to replace.
-func (l *Lexer) unescape(start int) ([]byte, bool) {
-	d := l.data
-	b := l.buf[:0]
-	for i := start; i < len(d); {
-		c := d[i]
-		switch {
-		case c == '"':
-			l.pos = i + 1
-			l.buf = b
-			return b, true
-		case c < 0x20:
-			l.pos = i
-			l.fail("invalid character " + quoteChar(c) + " in string literal")
-			return nil, false
-		case c == '\\':
-			if i+1 >= len(d) {
-				l.pos = len(d)
-				l.fail("unexpected end of JSON input")
-				return nil, false
-			}
-			switch e := d[i+1]; e {
-			case '"', '\\', '/':
-				b = append(b, e)
-				i += 2
-			case 'b':
-				b = append(b, '\b')
-				i += 2
-			case 'f':
-				b = append(b, '\f')
-				i += 2
-			case 'n':
-				b = append(b, '\n')
-				i += 2
-			case 'r':
-				b = append(b, '\r')
-				i += 2
-			case 't':
-				b = append(b, '\t')
-				i += 2
-			case 'u':
-				r := hex4(d, i+2)
-				if r < 0 {
-					l.pos = min(i+2, len(d))
-					for l.pos < len(d) && l.pos < i+6 && isHex(d[l.pos]) {
-						l.pos++
-					}
-					if l.pos >= len(d) {
-						l.fail("unexpected end of JSON input")
-					} else {
-						l.fail("invalid character " + quoteChar(d[l.pos]) + " in \\u hexadecimal character escape")
-					}
-					return nil, false
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
-						r2 = hex4(d, i+2)
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						b = utf8.AppendRune(b, dec)
-						i += 6
-						break
-					}
-					l.refuse(UnpairedSurrogate(d[i-4:i], i-6-(start-1)))
-					r = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				l.pos = i + 1
-				l.fail("invalid character " + quoteChar(e) + " in string escape code")
-				return nil, false
-			}
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
-		default:
-			r, n := utf8.DecodeRune(d[i:])
-			if r == utf8.RuneError && n == 1 {
-				l.refuse(NotUTF8(c, i-(start-1)))
-			}
-			b = utf8.AppendRune(b, r)
-			i += n
-		}
-	}
-	l.pos = len(d)
-	l.fail("unexpected end of JSON input")
-	return nil, false
-}
-
-// refuse records why the string being read must be refused, keeping the
-// first reason.
-func (l *Lexer) refuse(why string) {
-	if l.bad == "" {
-		l.bad = why
-	}
-}
-
-// NotUTF8 is the reason a string is refused for byte c at offset off of its
-// literal (the opening quote is offset 0), worded as runtime/cloudevents
-// words it for attributes.
-func NotUTF8(c byte, off int) string {
-	return "not valid UTF-8: byte 0x" + strconv.FormatUint(uint64(c), 16) + " at offset " + strconv.Itoa(off)
-}
-
-// UnpairedSurrogate is the reason a string is refused for the \u escape of
-// the four hex digits hex at offset off of its literal.
-func UnpairedSurrogate(hex []byte, off int) string {
-	return "unpaired UTF-16 surrogate \\u" + string(hex) + " at offset " + strconv.Itoa(off)
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// hex4 decodes four hex digits at d[i:], or returns -1.
-func hex4(d []byte, i int) rune {
-	if i+4 > len(d) {
-		return -1
-	}
-	var r rune
-	for _, c := range d[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
+	l.pos = end
+	return v, true
 }
 
 // ReadString reads a string into dst. Other values are violations.
@@ -650,11 +374,14 @@ func (l *Lexer) ReadInt(dst *int64, p *JSONPath, v *Violations) {
 		l.wrongType(c, "an integer", p, v)
 		return
 	}
-	lit, ok := l.number()
+	end, sc := jsonscan.Number(l.data, l.pos)
 	l.first = false
-	if !ok {
+	if sc != jsonscan.OK {
+		l.syntax(end, sc)
 		return
 	}
+	lit := l.data[l.pos:end]
+	l.pos = end
 	n, err := ParseInteger(lit)
 	switch err {
 	case nil:
@@ -676,11 +403,14 @@ func (l *Lexer) ReadFloat(dst *float64, p *JSONPath, v *Violations) {
 		l.wrongType(c, "a number", p, v)
 		return
 	}
-	lit, ok := l.number()
+	end, sc := jsonscan.Number(l.data, l.pos)
 	l.first = false
-	if !ok {
+	if sc != jsonscan.OK {
+		l.syntax(end, sc)
 		return
 	}
+	lit := l.data[l.pos:end]
+	l.pos = end
 	if f, ok := fastFloat(lit); ok {
 		*dst = f
 		return
