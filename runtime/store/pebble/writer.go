@@ -134,7 +134,7 @@ func (s *Store) commit(group []*putRequest) error {
 	if err != nil {
 		return err
 	}
-	b := s.db.NewBatch()
+	b := s.db.NewBatchWithSize(batchSize(group))
 	defer b.Close()
 	for _, req := range group {
 		for i := range req.recs {
@@ -147,6 +147,23 @@ func (s *Store) commit(group []*putRequest) error {
 		return nil
 	}
 	return b.Commit(s.wo)
+}
+
+// batchSize estimates the bytes of a group's batch when every record is
+// new (three entries each), so the batch is allocated once instead of
+// doubling its way up (Batch.grow was ~2% of the pipeline's CPU).
+func batchSize(group []*putRequest) int {
+	const perEntry = 16 // kind, varint lengths, slack
+	n := 12             // the batch header
+	for _, req := range group {
+		for i := range req.recs {
+			p := &req.recs[i]
+			// id entry (key ≈ idKey, value time↓ + type), time entry (key
+			// idKey + time↓, value the body), type entry (key idKey + type + time↓).
+			n += len(p.body) + 3*len(p.idKey) + 3*len(p.tdesc) + 2*len(p.typ) + 3*perEntry
+		}
+	}
+	return n
 }
 
 func (s *Store) stage(b *pebble.Batch, cur *slot, p *prepared) error {
