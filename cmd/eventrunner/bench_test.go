@@ -38,7 +38,7 @@ func TestBenchCommand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bench: %v\n%s", err, out)
 		}
-		figures(t, out, `bench on embedded NATS`, `raw JetStream async publish: +\d+ msg/s +\(R1\)`,
+		figures(t, out, `bench on embedded NATS`, `raw JetStream async publish: +\d+ msg/s +\(R1, median of \d+/\d+/\d+ msg/s\)`,
 			`pipeline, full load: +\d+ events/s +\(\d+% of raw\)`, `ingest, gRPC typed stream: +\d+ events/s acknowledged`,
 			`pipeline, half load \(\d+/s\): +\d+ events/s`)
 	})
@@ -49,7 +49,7 @@ func TestBenchCommand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bench: %v\n%s", err, out)
 		}
-		figures(t, out, `bench on NATS at nats://127\.0\.0\.1:\d+, streams R3`, `raw JetStream async publish: +\d+ msg/s +\(R3\)`,
+		figures(t, out, `bench on NATS at nats://127\.0\.0\.1:\d+, streams R3`, `raw JetStream async publish: +\d+ msg/s +\(R3, median of \d+/\d+/\d+ msg/s\)`,
 			`pipeline, full load: +\d+ events/s +\(\d+% of raw\)`, `pipeline, half load`)
 		if strings.Contains(out, "bench: delete") {
 			t.Errorf("bench could not clean up:\n%s", out)
