@@ -5,14 +5,83 @@ package generated
 
 import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"regexp"
 	"strconv"
 )
 
 const _ = rules.GeneratedVersion2
 
-var iotReadingV1DeviceIdPattern = regexp.MustCompile("^dev-[a-z0-9]{4,16}$")
-var iotReadingV1FirmwarePattern = regexp.MustCompile("^[0-9]+\\.[0-9]+\\.[0-9]+$")
+// matchIotReadingV1DeviceId reports whether s matches `^dev-[a-z0-9]{4,16}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchIotReadingV1DeviceId(s string) bool {
+	i := 0
+	// dev-
+	if len(s)-i < 4 || s[i:i+4] != "dev-" {
+		return false
+	}
+	i += 4
+	// [0-9a-z]{4,16}
+	from := i
+	for i < len(s) && i-from < 16 {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			break
+		}
+		i++
+	}
+	if i-from < 4 {
+		return false
+	}
+	return i == len(s)
+}
+
+// matchIotReadingV1Firmware reports whether s matches `^[0-9]+\.[0-9]+\.[0-9]+$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchIotReadingV1Firmware(s string) bool {
+	i := 0
+	// [0-9]+
+	from := i
+	for i < len(s) {
+		if c := s[i]; c < '0' || '9' < c {
+			break
+		}
+		i++
+	}
+	if i == from {
+		return false
+	}
+	// \.
+	if i == len(s) || s[i] != '.' {
+		return false
+	}
+	i++
+	// [0-9]+
+	from = i
+	for i < len(s) {
+		if c := s[i]; c < '0' || '9' < c {
+			break
+		}
+		i++
+	}
+	if i == from {
+		return false
+	}
+	// \.
+	if i == len(s) || s[i] != '.' {
+		return false
+	}
+	i++
+	// [0-9]+
+	from = i
+	for i < len(s) {
+		if c := s[i]; c < '0' || '9' < c {
+			break
+		}
+		i++
+	}
+	if i == from {
+		return false
+	}
+	return i == len(s)
+}
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
 // formats) to v. An optional field is checked when it was present in the input
@@ -21,7 +90,7 @@ func (x *IotReadingV1) Validate(v *rules.Violations) {
 	x.validate(nil, v)
 }
 func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
-	if !iotReadingV1DeviceIdPattern.MatchString(x.DeviceId) {
+	if !matchIotReadingV1DeviceId(x.DeviceId) {
 		v.AddKey(p, "deviceId", "must match pattern \"^dev-[a-z0-9]{4,16}$\", got "+rules.QuoteValue(x.DeviceId))
 	}
 	switch x.Sensor {
@@ -50,7 +119,7 @@ func (x *IotReadingV1) validate(p *rules.JSONPath, v *rules.Violations) {
 		}
 	}
 	if x.present[0]&(1<<7) != 0 || x.Firmware != "" {
-		if !iotReadingV1FirmwarePattern.MatchString(x.Firmware) {
+		if !matchIotReadingV1Firmware(x.Firmware) {
 			v.AddKey(p, "firmware", "must match pattern \"^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$\", got "+rules.QuoteValue(x.Firmware))
 		}
 	}

@@ -5,16 +5,61 @@ package generated
 
 import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 )
 
 const _ = rules.GeneratedVersion2
 
-var orderCreatedV1CustomerCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
-var orderCreatedV1LineItemSkuPattern = regexp.MustCompile("^[A-Z0-9-]{3,32}$")
-var orderCreatedV1AddressCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+// matchOrderCreatedV1CustomerCountry reports whether s matches `^[A-Z]{2}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchOrderCreatedV1CustomerCountry(s string) bool {
+	i := 0
+	// [A-Z]{2}
+	if len(s)-i < 2 {
+		return false
+	}
+	for end := i + 2; i < end; i++ {
+		if c := s[i]; c < 'A' || 'Z' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// matchOrderCreatedV1LineItemSku reports whether s matches `^[A-Z0-9-]{3,32}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchOrderCreatedV1LineItemSku(s string) bool {
+	i := 0
+	// [\-0-9A-Z]{3,32}
+	from := i
+	for i < len(s) && i-from < 32 {
+		if c := s[i]; !(c == '-' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z') {
+			break
+		}
+		i++
+	}
+	if i-from < 3 {
+		return false
+	}
+	return i == len(s)
+}
+
+// matchOrderCreatedV1AddressCountry reports whether s matches `^[A-Z]{2}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchOrderCreatedV1AddressCountry(s string) bool {
+	i := 0
+	// [A-Z]{2}
+	if len(s)-i < 2 {
+		return false
+	}
+	for end := i + 2; i < end; i++ {
+		if c := s[i]; c < 'A' || 'Z' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
 // formats) to v. An optional field is checked when it was present in the input
@@ -105,7 +150,7 @@ func (x *OrderCreatedV1Customer) validate(p *rules.JSONPath, v *rules.Violations
 		v.AddKey(p, "tier", "must be one of \"standard\", \"gold\", \"platinum\", got "+rules.QuoteValue(x.Tier))
 	}
 	if x.present[0]&(1<<3) != 0 || x.Country != "" {
-		if !orderCreatedV1CustomerCountryPattern.MatchString(x.Country) {
+		if !matchOrderCreatedV1CustomerCountry(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}
 	}
@@ -116,7 +161,7 @@ func (x *OrderCreatedV1Customer) validate(p *rules.JSONPath, v *rules.Violations
 	}
 }
 func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations) {
-	if !orderCreatedV1LineItemSkuPattern.MatchString(x.Sku) {
+	if !matchOrderCreatedV1LineItemSku(x.Sku) {
 		v.AddKey(p, "sku", "must match pattern \"^[A-Z0-9-]{3,32}$\", got "+rules.QuoteValue(x.Sku))
 	}
 	if x.present[0]&(1<<1) != 0 || x.Name != "" {
@@ -148,7 +193,7 @@ func (x *OrderCreatedV1Address) validate(p *rules.JSONPath, v *rules.Violations)
 		}
 	}
 	if x.present[0]&(1<<3) != 0 || x.Country != "" {
-		if !orderCreatedV1AddressCountryPattern.MatchString(x.Country) {
+		if !matchOrderCreatedV1AddressCountry(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}
 	}

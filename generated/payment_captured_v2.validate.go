@@ -5,15 +5,43 @@ package generated
 
 import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 )
 
 const _ = rules.GeneratedVersion2
 
-var paymentCapturedV2CardLast4Pattern = regexp.MustCompile("^[0-9]{4}$")
-var paymentCapturedV2CardCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+// matchPaymentCapturedV2CardLast4 reports whether s matches `^[0-9]{4}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchPaymentCapturedV2CardLast4(s string) bool {
+	i := 0
+	// [0-9]{4}
+	if len(s)-i < 4 {
+		return false
+	}
+	for end := i + 4; i < end; i++ {
+		if c := s[i]; c < '0' || '9' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// matchPaymentCapturedV2CardCountry reports whether s matches `^[A-Z]{2}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchPaymentCapturedV2CardCountry(s string) bool {
+	i := 0
+	// [A-Z]{2}
+	if len(s)-i < 2 {
+		return false
+	}
+	for end := i + 2; i < end; i++ {
+		if c := s[i]; c < 'A' || 'Z' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
 // formats) to v. An optional field is checked when it was present in the input
@@ -103,12 +131,12 @@ func (x *PaymentCapturedV2Card) validate(p *rules.JSONPath, v *rules.Violations)
 		}
 	}
 	if x.present[0]&(1<<1) != 0 || x.Last4 != "" {
-		if !paymentCapturedV2CardLast4Pattern.MatchString(x.Last4) {
+		if !matchPaymentCapturedV2CardLast4(x.Last4) {
 			v.AddKey(p, "last4", "must match pattern \"^[0-9]{4}$\", got "+rules.QuoteValue(x.Last4))
 		}
 	}
 	if x.present[0]&(1<<2) != 0 || x.Country != "" {
-		if !paymentCapturedV2CardCountryPattern.MatchString(x.Country) {
+		if !matchPaymentCapturedV2CardCountry(x.Country) {
 			v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 		}
 	}

@@ -5,14 +5,27 @@ package generated
 
 import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 )
 
 const _ = rules.GeneratedVersion2
 
-var shipmentDispatchedV1DestinationCountryPattern = regexp.MustCompile("^[A-Z]{2}$")
+// matchShipmentDispatchedV1DestinationCountry reports whether s matches `^[A-Z]{2}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchShipmentDispatchedV1DestinationCountry(s string) bool {
+	i := 0
+	// [A-Z]{2}
+	if len(s)-i < 2 {
+		return false
+	}
+	for end := i + 2; i < end; i++ {
+		if c := s[i]; c < 'A' || 'Z' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
 // formats) to v. An optional field is checked when it was present in the input
@@ -75,7 +88,7 @@ func (x *ShipmentDispatchedV1) validate(p *rules.JSONPath, v *rules.Violations) 
 	}
 }
 func (x *ShipmentDispatchedV1Destination) validate(p *rules.JSONPath, v *rules.Violations) {
-	if !shipmentDispatchedV1DestinationCountryPattern.MatchString(x.Country) {
+	if !matchShipmentDispatchedV1DestinationCountry(x.Country) {
 		v.AddKey(p, "country", "must match pattern \"^[A-Z]{2}$\", got "+rules.QuoteValue(x.Country))
 	}
 	if x.present[0]&(1<<2) != 0 || x.PostalCode != "" {

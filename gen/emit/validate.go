@@ -35,14 +35,18 @@ func genValidateFile(f *jen.File, s *ir.Schema) {
 	}
 }
 
-// patternVars names the precompiled regexp of every pattern.
+// patternVars names the matcher function (see genMatcher) or, for a pattern
+// that is not simple, the precompiled regexp of every pattern.
 func patternVars(s *ir.Schema, nm *names) map[*ir.Type]string {
 	out := map[*ir.Type]string{}
 	var walk func(t *ir.Type, base string)
 	walk = func(t *ir.Type, base string) {
 		switch t.Kind {
 		case ir.String:
-			if t.Pattern != "" {
+			switch {
+			case t.Matcher != nil:
+				out[t] = nm.get("match" + base)
+			case t.Pattern != "":
 				out[t] = nm.get(base + "Pattern")
 			}
 		case ir.Object:
@@ -57,15 +61,20 @@ func patternVars(s *ir.Schema, nm *names) map[*ir.Type]string {
 	return out
 }
 
-// genPatternVars declares the regexps in schema order.
+// genPatternVars declares the matchers and regexps in schema order.
 //
-//	var orderCreatedV1CustomerCountryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+//	var orderCreatedV1CustomerEmailPattern = regexp.MustCompile(`^[^@]+@acme\.com$`)
 func genPatternVars(f *jen.File, s *ir.Schema, patterns map[*ir.Type]string) {
 	var walk func(t *ir.Type)
 	walk = func(t *ir.Type) {
 		switch t.Kind {
 		case ir.String:
-			if name, ok := patterns[t]; ok {
+			name, ok := patterns[t]
+			switch {
+			case !ok:
+			case t.Matcher != nil:
+				genMatcher(f, name, t.Pattern, t.Matcher)
+			default:
 				f.Var().Id(name).Op("=").Qual("regexp", "MustCompile").Call(jen.Lit(t.Pattern))
 			}
 		case ir.Object:
@@ -82,7 +91,7 @@ func genPatternVars(f *jen.File, s *ir.Schema, patterns map[*ir.Type]string) {
 // genValidateObject emits the validator of one object type.
 //
 //	func (x *OrderCreatedV1LineItem) validate(p *rules.JSONPath, v *rules.Violations) {
-//		if !orderCreatedV1LineItemSkuPattern.MatchString(x.Sku) {
+//		if !matchOrderCreatedV1LineItemSku(x.Sku) {
 //			v.AddKey(p, "sku", `must match pattern "^[A-Z0-9-]{3,32}$", got `+rules.QuoteValue(x.Sku))
 //		}
 //		if x.Quantity < 1 {
@@ -212,7 +221,11 @@ func stringChecks(emit func(jen.Code), t *ir.Type, e *jen.Statement, at target, 
 		countChecks(emit, at, "length", t.MinLength, t.MaxLength, jen.Qual("unicode/utf8", "RuneCountInString").Call(e.Clone()))
 	}
 	if name, ok := patterns[t]; ok {
-		emit(jen.If(jen.Op("!").Id(name).Dot("MatchString").Call(e.Clone())).Block(
+		match := jen.Id(name).Dot("MatchString").Call(e.Clone())
+		if t.Matcher != nil {
+			match = jen.Id(name).Call(e.Clone())
+		}
+		emit(jen.If(jen.Op("!").Add(match)).Block(
 			at.add(jen.Lit("must match pattern "+strconv.Quote(t.Pattern)+", got ").Op("+").Qual(RulesPkg, "QuoteValue").Call(e.Clone())),
 		))
 	}

@@ -26,7 +26,7 @@ import (
 // code changes: gen's TestGeneratorVersion fails when the output for an
 // unchanged test input changes under the same Version (see
 // gen/testdata/generator-version.txt).
-const Version = "0.3.0"
+const Version = "0.4.0"
 
 // Config says where the inputs are.
 type Config struct {

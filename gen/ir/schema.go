@@ -85,6 +85,10 @@ type Type struct {
 	// Pattern is an RE2 regular expression strings must match (unanchored,
 	// as in JSON Schema).
 	Pattern string
+	// Matcher is Pattern compiled to straight-line byte steps when it is
+	// simple enough to match without backtracking; nil means the validator
+	// uses regexp.
+	Matcher *Matcher
 	// Object is set for Kind == Object.
 	Object *ObjectType
 	// Items is set for Kind == Array.

@@ -203,6 +203,7 @@ func (fl *fileLoader) stringKeywords(n *node, where, constPrefix string, t *ir.T
 					WithHint("RE2 has no lookaround or backreferences")
 			} else {
 				t.Pattern = v.text
+				t.Matcher = CompilePattern(v.text)
 			}
 		}
 	}

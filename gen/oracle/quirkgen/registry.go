@@ -12,7 +12,7 @@ const _ = rules.GeneratedVersion2
 
 // BundleHash identifies the exact schemas, rules and generator version compiled
 // into this package.
-const BundleHash = "f3bb8f074d3b5f7e"
+const BundleHash = "ec9d5cfad425bef2"
 
 var registry = sync.OnceValue(func() *rules.Registry {
 	return rules.MustRegistry(BundleHash, Schemas(), KnowledgeBases())

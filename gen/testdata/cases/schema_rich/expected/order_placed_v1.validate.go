@@ -5,15 +5,59 @@ package generated
 
 import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 )
 
 const _ = rules.GeneratedVersion2
 
-var orderPlacedV1LineSkuPattern = regexp.MustCompile("^[A-Z]{2}-[0-9]+$")
-var orderPlacedV1AddressZipPattern = regexp.MustCompile("^[0-9]{5}$")
+// matchOrderPlacedV1LineSku reports whether s matches `^[A-Z]{2}-[0-9]+$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchOrderPlacedV1LineSku(s string) bool {
+	i := 0
+	// [A-Z]{2}
+	if len(s)-i < 2 {
+		return false
+	}
+	for end := i + 2; i < end; i++ {
+		if c := s[i]; c < 'A' || 'Z' < c {
+			return false
+		}
+	}
+	// -
+	if i == len(s) || s[i] != '-' {
+		return false
+	}
+	i++
+	// [0-9]+
+	from := i
+	for i < len(s) {
+		if c := s[i]; c < '0' || '9' < c {
+			break
+		}
+		i++
+	}
+	if i == from {
+		return false
+	}
+	return i == len(s)
+}
+
+// matchOrderPlacedV1AddressZip reports whether s matches `^[0-9]{5}$`
+// (as regexp's MatchString does), in one pass over its bytes.
+func matchOrderPlacedV1AddressZip(s string) bool {
+	i := 0
+	// [0-9]{5}
+	if len(s)-i < 5 {
+		return false
+	}
+	for end := i + 5; i < end; i++ {
+		if c := s[i]; c < '0' || '9' < c {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // Validate appends the value violations of x (bounds, lengths, patterns, enums,
 // formats) to v. An optional field is checked when it was present in the input
@@ -105,7 +149,7 @@ func (x *OrderPlacedV1Buyer) validate(p *rules.JSONPath, v *rules.Violations) {
 	}
 }
 func (x *OrderPlacedV1Line) validate(p *rules.JSONPath, v *rules.Violations) {
-	if !orderPlacedV1LineSkuPattern.MatchString(x.Sku) {
+	if !matchOrderPlacedV1LineSku(x.Sku) {
 		v.AddKey(p, "sku", "must match pattern \"^[A-Z]{2}-[0-9]+$\", got "+rules.QuoteValue(x.Sku))
 	}
 	if x.Qty < 1 {
@@ -143,7 +187,7 @@ func (x *OrderPlacedV1Line) validate(p *rules.JSONPath, v *rules.Violations) {
 }
 func (x *OrderPlacedV1Address) validate(p *rules.JSONPath, v *rules.Violations) {
 	if x.present[0]&(1<<1) != 0 || x.Zip != "" {
-		if !orderPlacedV1AddressZipPattern.MatchString(x.Zip) {
+		if !matchOrderPlacedV1AddressZip(x.Zip) {
 			v.AddKey(p, "zip", "must match pattern \"^[0-9]{5}$\", got "+rules.QuoteValue(x.Zip))
 		}
 	}
