@@ -176,13 +176,14 @@ func (d *DLQ) scan(ctx context.Context, tenant string, after uint64, since time.
 		_ = d.js.DeleteConsumer(dctx, bus.StreamDLQ, c.CachedInfo().Name)
 	}()
 	for left := c.CachedInfo().NumPending; left > 0; {
-		batch, err := c.Fetch(int(min(left, 256)), jetstream.FetchMaxWait(2*time.Second), jetstream.FetchContext(ctx))
+		msgs, err := fetch(ctx, c, int(min(left, 256)))
 		if err != nil {
-			return false, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)
+			return false, err
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
+		if len(msgs) == 0 { // deleted meanwhile
+			return false, nil
+		}
+		for _, m := range msgs {
 			md, err := m.Metadata()
 			if err != nil || md.Sequence.Stream > end {
 				return false, err
@@ -195,15 +196,27 @@ func (d *DLQ) scan(ctx context.Context, tenant string, after uint64, since time.
 				return false, nil
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return false, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)
-		}
-		if n == 0 { // deleted meanwhile
-			return false, nil
-		}
-		left -= uint64(n)
+		left -= uint64(len(msgs))
 	}
 	return false, nil
+}
+
+// fetch reads up to n messages from c, waiting up to two seconds for them.
+func fetch(ctx context.Context, c jetstream.Consumer, n int) ([]jetstream.Msg, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	batch, err := c.Fetch(n, jetstream.FetchContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)
+	}
+	var out []jetstream.Msg
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)
+	}
+	return out, nil
 }
 
 // describe is the DeadLetter of m, with the event as a redrive reads it.
