@@ -341,3 +341,28 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, dlq.ErrNotFound) }
+
+// TestRedriveRawJSONKeepsGeneratedID: raw JSON without a Nats-Msg-Id gets
+// an id the runner derives from when and where ER_RAW stored it; every
+// redrive derives the same one.
+func TestRedriveRawJSONKeepsGeneratedID(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.publish(t, "er.raw.acme", nats.Header{"ce-type": {runnertest.OrderType}, "ce-dataschema": {runnertest.OrderType + "/v2"}}, rawV2Data)
+	var dl *dlq.DeadLetter
+	for _, d := range f.deadLetters(t, bustest.Tenant, 1) {
+		dl = d
+	}
+	if dl.Event.ID == "" || dl.Event.Source != "nats:er.raw.acme" {
+		t.Fatalf("raw JSON read as %+v", dl.Event)
+	}
+	for range 2 {
+		rep, err := f.dlq.Redrive(ctx, bustest.Tenant, dlq.Selection{Seqs: []uint64{dl.Seq}})
+		if err != nil || rep.Accepted != 1 || rep.Results[0].ID != dl.Event.ID {
+			t.Fatalf("redrive: %+v, %v", rep, err)
+		}
+	}
+	if got := procIDs(t, f.env, 1); len(got) != 1 || got[bus.MsgID("acme", "nats:er.raw.acme", dl.Event.ID)] == 0 {
+		t.Errorf("ER_PROC holds %v, want only %s", got, dl.Event.ID)
+	}
+}
