@@ -195,6 +195,15 @@ func TestDLQRedriveAfterSchemaDeploy(t *testing.T) {
 		t.Errorf("dlq show:\n%s", show)
 	}
 	t.Logf("dlq show:\n%s", show)
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `eventrunner_dlq_redriven_total{outcome="accepted"} 2`) {
+		t.Errorf("/metrics does not count the two accepted redrives")
+	}
 }
 
 // TestDLQCLISelection: redrive and purge refuse to guess what to act on.

@@ -168,7 +168,8 @@ func (a *App) startPipeline(ctx context.Context) error {
 	if roles.Has(RoleIngest) {
 		// Redrive goes through the ingest path; raw NATS events are read
 		// as the runner reads them.
-		a.dlq, err = dlq.Open(ctx, a.js, dlq.Options{Acceptor: a.acceptor, Publisher: a.pub, ReadRaw: a.runner.Event, Replication: a.cfg.NATSReplication})
+		a.dlq, err = dlq.Open(ctx, a.js, dlq.Options{Acceptor: a.acceptor, Publisher: a.pub, ReadRaw: a.runner.Event,
+			Replication: a.cfg.NATSReplication, Metrics: a.metrics})
 		if err != nil {
 			return err
 		}

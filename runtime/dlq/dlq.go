@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
@@ -31,6 +32,8 @@ type Options struct {
 	ReadRaw func(runner.Raw) (*cloudevents.Event, error)
 	// Replication of the marker bucket (as every bucket's).
 	Replication bus.Replication
+	// Metrics, when set, receives the redrive and purge counters.
+	Metrics prometheus.Registerer
 }
 
 // DLQ acts on the dead letters of ER_DLQ, one tenant at a time. It is safe
@@ -40,6 +43,7 @@ type DLQ struct {
 	stream  jetstream.Stream
 	markers jetstream.KeyValue
 	opts    Options
+	metrics *metrics
 }
 
 // ErrNotFound is the error for a dead letter that does not exist or is
@@ -57,7 +61,11 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*DLQ, erro
 	if err != nil {
 		return nil, err
 	}
-	return &DLQ{js: js, stream: s, markers: kv, opts: opts}, nil
+	m, err := newMetrics(opts.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &DLQ{js: js, stream: s, markers: kv, opts: opts, metrics: m}, nil
 }
 
 // Get returns dead letter seq of tenant, or ErrNotFound.

@@ -16,5 +16,5 @@
 //
 // Imports: runtime/accept, runtime/bus, runtime/cloudevents,
 // runtime/runner (its reading of raw messages), runtime/problem,
-// runtime/tenant, nats.go and the standard library.
+// runtime/tenant, nats.go, client_golang and the standard library.
 package dlq

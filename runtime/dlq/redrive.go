@@ -175,6 +175,7 @@ func (d *DLQ) settle(ctx context.Context, tenant string, dl *DeadLetter, err err
 	if _, err := d.mark(ctx, tenant, dl.Seq, mk); err != nil {
 		return res, err
 	}
+	d.metrics.redriven.WithLabelValues(res.Outcome).Inc()
 	return res, nil
 }
 
@@ -212,14 +213,20 @@ func (d *DLQ) deadLetterAgain(ctx context.Context, tenant string, dl *DeadLetter
 // refused it did: what came in on er.raw as the runner reads it, what the
 // engine refused as the structured CloudEvent it is. Refusals are
 // *accept.Error.
-func (d *DLQ) eventOf(m *jetstream.RawStreamMsg) (*cloudevents.Event, error) {
+func (d *DLQ) eventOf(m *jetstream.RawStreamMsg) (ev *cloudevents.Event, err error) {
+	defer func() {
+		// A dead letter may hold anything; the runner guards its reading alike.
+		if p := recover(); p != nil {
+			ev, err = nil, &accept.Error{Kind: accept.KindInternal, Reason: fmt.Sprintf("panic reading the dead letter: %v", p)}
+		}
+	}()
 	h := m.Header
 	if stage := h.Get(bus.HeaderDLQStage); strings.HasPrefix(stage, "wasm") {
 		return nil, &accept.Error{Kind: KindNotRedrivable, Reason: "a WASM consumer's dead letter is a processed event, not an input: fix the module and replay the tenant stream instead"}
 	}
 	o := originOf(h)
 	if !o.raw() {
-		ev := &cloudevents.Event{}
+		ev = &cloudevents.Event{}
 		if err := cloudevents.Parse(m.Data, ev); err != nil {
 			var syn *cloudevents.SyntaxError
 			if errors.As(err, &syn) {
@@ -267,6 +274,7 @@ func (d *DLQ) Purge(ctx context.Context, tenant string, sel Selection) (int, err
 			return fmt.Errorf("dlq: delete %d: %w", dl.Seq, err)
 		}
 		n++
+		d.metrics.purged.Inc()
 		return d.unmark(ctx, tenant, dl.Seq)
 	}
 	if len(sel.Seqs) > 0 {
