@@ -14,10 +14,10 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/runner/runnertest"
 )
 
-// TestRedriveOnNATSCluster: on a three-node cluster the marker bucket has
+// TestDLQRedriveOnNATSCluster: on a three-node cluster the marker bucket has
 // the configured replicas, and a redrive through a process on one node is
 // seen, marker and all, by a process on another, which then purges it.
-func TestRedriveOnNATSCluster(t *testing.T) {
+func TestDLQRedriveOnNATSCluster(t *testing.T) {
 	c := natscluster.Start(t, natscluster.Options{})
 	rep := bus.Replication{Replicas: 3}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

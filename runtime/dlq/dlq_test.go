@@ -122,7 +122,12 @@ func procIDs(t *testing.T, env *bustest.Env, want int) map[string]int {
 	return out
 }
 
-func TestRedriveAfterSchemaDeploy(t *testing.T) {
+// TestDLQRedriveAfterSchemaDeploy: dead letters of a bundle without v2 are
+// redriven under one with it. The fixed ones (structured, raw JSON) are
+// accepted with their identities, the invalid one is rejected with a new
+// dead letter that names it; a second redrive repeats the identities and
+// leaves no third dead letter; a filter selects only the never redriven.
+func TestDLQRedriveAfterSchemaDeploy(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	dls := f.seed(t)
@@ -204,10 +209,10 @@ func TestRedriveAfterSchemaDeploy(t *testing.T) {
 	}
 }
 
-// TestRedriveEngineDeadLetter redrives what the engine refused (a
+// TestDLQRedriveEngineDeadLetter redrives what the engine refused (a
 // structured CloudEvent from ER_PROC), and refuses a WASM consumer's
 // dead letter without leaving another.
-func TestRedriveEngineDeadLetter(t *testing.T) {
+func TestDLQRedriveEngineDeadLetter(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ev := `{"specversion":"1.0","id":"e-1","source":"/shop","type":"com.acme.order.created","tenantid":"acme","data":{"id":"o-1","amount":42}}`
@@ -236,7 +241,8 @@ func TestRedriveEngineDeadLetter(t *testing.T) {
 	}
 }
 
-func TestListFiltersAndPages(t *testing.T) {
+// TestDLQListFiltersAndPages: each filter, and pages that follow on.
+func TestDLQListFiltersAndPages(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	dls := f.seed(t)
@@ -280,7 +286,8 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 }
 
-func TestPurge(t *testing.T) {
+// TestDLQPurge: by filter (the redriven) and by seqs; nothing without a selection.
+func TestDLQPurge(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	dls := f.seed(t)
@@ -306,9 +313,9 @@ func TestPurge(t *testing.T) {
 	}
 }
 
-// TestTenantIsolation: another tenant cannot list, show, redrive or purge
+// TestDLQTenantIsolation: another tenant cannot list, show, redrive or purge
 // a tenant's dead letters; its seqs are not found.
-func TestTenantIsolation(t *testing.T) {
+func TestDLQTenantIsolation(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	dls := f.seed(t)
@@ -342,10 +349,10 @@ func TestTenantIsolation(t *testing.T) {
 
 func isNotFound(err error) bool { return errors.Is(err, dlq.ErrNotFound) }
 
-// TestRedriveRawJSONKeepsGeneratedID: raw JSON without a Nats-Msg-Id gets
+// TestDLQRedriveRawJSONKeepsGeneratedID: raw JSON without a Nats-Msg-Id gets
 // an id the runner derives from when and where ER_RAW stored it; every
 // redrive derives the same one.
-func TestRedriveRawJSONKeepsGeneratedID(t *testing.T) {
+func TestDLQRedriveRawJSONKeepsGeneratedID(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.publish(t, "er.raw.acme", nats.Header{"ce-type": {runnertest.OrderType}, "ce-dataschema": {runnertest.OrderType + "/v2"}}, rawV2Data)

@@ -53,7 +53,9 @@ func call(t *testing.T, srv *httptest.Server, method, path, key, body string) (i
 	return resp.StatusCode, b
 }
 
-func TestHTTPTenantScope(t *testing.T) {
+// TestDLQHTTPTenantScope: who may see and act on which dead letters, and
+// the 400s of bad requests; every error is problem+json.
+func TestDLQHTTPTenantScope(t *testing.T) {
 	f := newFixture(t)
 	dls := f.seed(t)
 	srv := newServer(t, f)
@@ -92,7 +94,9 @@ func TestHTTPTenantScope(t *testing.T) {
 	}
 }
 
-func TestHTTPRedriveAndList(t *testing.T) {
+// TestDLQHTTPRedriveAndList: a redrive by filter, then the list's wire
+// format (the console's contract) and its pages, and an admin purge.
+func TestDLQHTTPRedriveAndList(t *testing.T) {
 	f := newFixture(t)
 	dls := f.seed(t)
 	srv := newServer(t, f)
