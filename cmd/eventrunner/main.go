@@ -31,7 +31,7 @@ go generate, stores the processed events and streams them per tenant.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newSendCmd(), newTailCmd(), newBenchCmd(), newCheckCmd(), newRulesCmd(), newVersionCmd())
-	root.AddCommand(newTenantCmd(), newWASMCmd(), newNATSCmd()) // tenant.go, wasm.go, nats.go
+	root.AddCommand(newTenantCmd(), newWASMCmd(), newNATSCmd(), newDLQCmd()) // tenant.go, wasm.go, nats.go, dlq.go
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/dataschema"
+	"github.com/eventrunner/eventrunner/runtime/dlq"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 	"github.com/eventrunner/eventrunner/runtime/runner"
@@ -50,8 +51,10 @@ type App struct {
 	// acceptor publishes what HTTP and gRPC ingest accept, so that their
 	// small requests share envelopes (accept.Acceptor's group commit).
 	acceptor *accept.Acceptor
-	http     *http.Server
-	httpLn   net.Listener
+	// dlq redrives and purges dead letters (the ingest role's /v1/dlq).
+	dlq    *dlq.DLQ
+	http   *http.Server
+	httpLn net.Listener
 	// schemaBase prefixes the canonical dataschema (Config.SchemaBaseURL,
 	// else derived from httpLn); schemas serves what it points to.
 	schemaBase dataschema.Base
@@ -162,6 +165,15 @@ func (a *App) startPipeline(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopWork = cancel
 	a.acceptor = &accept.Acceptor{Normalizer: a.runner.Normalizer(), Publisher: a.pub, Linger: a.cfg.IngestLinger}
+	if roles.Has(RoleIngest) {
+		// Redrive goes through the ingest path; raw NATS events are read
+		// as the runner reads them.
+		a.dlq, err = dlq.Open(ctx, a.js, dlq.Options{Acceptor: a.acceptor, Publisher: a.pub, ReadRaw: a.runner.Event,
+			Replication: a.cfg.NATSReplication, Metrics: a.metrics})
+		if err != nil {
+			return err
+		}
+	}
 	if roles.Has(RoleRunner) {
 		a.goWork("runner", a.runner.Run, workCtx)
 	}

@@ -6,14 +6,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/eventrunner/eventrunner/runtime/dlq"
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/query"
 	"github.com/eventrunner/eventrunner/runtime/tenant"
 	"github.com/eventrunner/eventrunner/runtime/wasm"
 )
 
-// routes is the HTTP API: ingest, query and the schemas under /v1, and the
-// operational endpoints.
+// routes is the HTTP API: ingest, dead letters, query and the schemas under
+// /v1, and the operational endpoints.
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	in := ingest.NewHandler(ingest.Config{
@@ -23,8 +24,10 @@ func (a *App) routes() http.Handler {
 		Metrics: ingest.NewMetrics(a.metrics),
 		Limiter: a.tn.limiter,
 	})
+	admin := tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey)
 	if a.cfg.Roles.Has(RoleIngest) {
 		mux.Handle("POST /v1/events", in)
+		(&dlq.Handler{DLQ: a.dlq, Auth: a.tenants, Admin: admin}).Register(mux) // GET/POST /v1/dlq…
 	}
 	if a.cfg.Roles.Has(RoleQuery) {
 		(&query.Handler{Store: a.store, Auth: a.tenants, SchemaBase: a.schemaBase}).Register(mux)
@@ -33,7 +36,6 @@ func (a *App) routes() http.Handler {
 	if a.cfg.Roles.Has(RoleAnalytics) {
 		a.registerStats(mux) // GET /v1/stats/counts (storage.go)
 	}
-	admin := tenant.NewAdminHandler(a.tn.manager, a.cfg.AdminKey)
 	if a.tn.keys != nil {
 		admin.Creds = a.tenantCreds
 	}

@@ -62,8 +62,8 @@ func OriginOf(m jetstream.Msg) Origin {
 }
 
 // DLQMsg builds the dead letter of o: published on er.dlq.<tenant> with the
-// original body and headers (but the Nats-* ones) plus the Er-Dlq-* headers,
-// and a Nats-Msg-Id
+// original body and headers (but the Nats-* ones; the original's Nats-Msg-Id
+// is kept as Er-Dlq-Msg-Id) plus the Er-Dlq-* headers, and a Nats-Msg-Id
 // derived from the original's stream position so that dead-lettering the
 // same message twice (a redelivery, two processes) keeps one copy.
 func DLQMsg(tenant string, o Origin, r Rejection) *nats.Msg {
@@ -75,6 +75,9 @@ func DLQMsg(tenant string, o Origin, r Rejection) *nats.Msg {
 			continue
 		}
 		m.Header[k] = append([]string(nil), v...)
+	}
+	if id := o.Header.Get(HeaderMsgID); id != "" {
+		m.Header.Set(HeaderDLQMsgID, HeaderValue(id))
 	}
 	part := ""
 	if o.Part > 0 {

@@ -49,6 +49,13 @@ const (
 	HeaderDLQSeq    = "Er-Dlq-Seq"
 	// HeaderDLQDeliveries is how often the original was delivered.
 	HeaderDLQDeliveries = "Er-Dlq-Deliveries"
+	// HeaderDLQMsgID keeps the original's Nats-Msg-Id (a dead letter has a
+	// Nats-Msg-Id of its own): the runner takes a raw JSON event's id from
+	// it, so a redrive reads the event as the runner did.
+	HeaderDLQMsgID = "Er-Dlq-Msg-Id"
+	// HeaderDLQRedriveOf names the dead letter (its ER_DLQ sequence) whose
+	// redrive was rejected again and produced this one (runtime/dlq).
+	HeaderDLQRedriveOf = "Er-Dlq-Redrive-Of"
 )
 
 // HeaderEnginePrefix starts every header eventrunner sets (Er-Tenant,

@@ -15,6 +15,30 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 )
 
+// Raw is a message of ER_RAW as the runner reads it: where it was
+// published, its headers and body, and where and when ER_RAW stored it.
+type Raw struct {
+	Subject string
+	Header  nats.Header
+	Data    []byte
+	Stream  string
+	Seq     uint64
+	Stored  time.Time
+}
+
+// Event reads the CloudEvent m carries exactly as the runner does before
+// validating it (the producer's Er-* headers ignored, raw JSON wrapped with
+// the id and time derived from m), so that a dead letter of the runner is
+// read again as the same event (runtime/dlq). Refusals are *accept.Error.
+func (r *Runner) Event(m Raw) (*cloudevents.Event, error) {
+	_, subjectType, err := bus.ParseRawSubject(m.Subject)
+	if err != nil {
+		return nil, &accept.Error{Kind: accept.KindTenant, Field: "subject", Reason: err.Error(), Err: err}
+	}
+	raw := &rawMsg{subject: m.Subject, header: bus.WithoutEngineHeaders(m.Header), data: m.Data, stream: m.Stream, seq: m.Seq, stored: m.Stored}
+	return r.eventOf(raw, subjectType)
+}
+
 // rawMsg is what the runner knows of a message read from ER_RAW.
 type rawMsg struct {
 	subject string

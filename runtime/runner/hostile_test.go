@@ -146,10 +146,14 @@ func TestRawEngineHeadersDropped(t *testing.T) {
 	if dh.Get(bus.HeaderDLQField) != "id" || dh.Get(bus.HeaderDLQKind) != string(accept.KindAttribute) || dh.Get("X-Case") != "bad" {
 		t.Errorf("dead letter headers %v", dh)
 	}
-	for _, k := range []string{bus.HeaderSchema, "er-schema", "ER-TENANT", bus.HeaderIngestTime} {
+	for _, k := range []string{bus.HeaderSchema, "er-schema", "ER-TENANT"} {
 		if _, ok := dh[k]; ok {
 			t.Errorf("the dead letter carries the producer's %s", k)
 		}
+	}
+	// The runner's own Er-Ingest-Time (when ER_RAW stored it), never the producer's.
+	if v := dh.Values(bus.HeaderIngestTime); len(v) != 1 || v[0] == "1" {
+		t.Errorf("the dead letter's %s is %q, want the runner's", bus.HeaderIngestTime, v)
 	}
 }
 

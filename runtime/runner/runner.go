@@ -232,7 +232,13 @@ func (r *Runner) deadLetter(m jetstream.Msg, raw *rawMsg, tenant string, err err
 	}
 	r.log.Debug("dead letter", "subject", m.Subject(), "kind", e.Kind, "field", e.Field, "reason", e.Reason)
 	o := bus.OriginOf(m)
-	o.Header = raw.header
+	// When ER_RAW stored it is part of a raw JSON event's id and time:
+	// kept so that a redrive reads the same event (Runner.Event).
+	o.Header = make(nats.Header, len(raw.header)+1)
+	for k, v := range raw.header {
+		o.Header[k] = v
+	}
+	o.Header.Set(bus.HeaderIngestTime, bus.FormatTime(raw.stored))
 	return bus.DLQMsg(tenant, o, e.Rejection(Stage))
 }
 
