@@ -74,8 +74,18 @@ var migrations = []migration{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.event_buckets (
 			tenant_id text, scope blob, bucket bigint,
 			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
-	}, run: (*Store).copyV1},
+	}, run: migrateV2},
 	{version: 3, description: "the event's data as it arrived (input) in the v2 tables", run: (*Store).addInputColumns},
+}
+
+// migrateV2 is migration 2's data step. The copy writes with today's
+// statements, which name migration 3's input column, so the column is
+// added first (migration 3 then finds it).
+func migrateV2(s *Store, ctx context.Context) error {
+	if err := s.addInputColumns(ctx); err != nil {
+		return err
+	}
+	return s.copyV1(ctx)
 }
 
 // migration is one schema version: statements ({{ks}} is the
