@@ -64,8 +64,9 @@ which.
 Events come from --events (files of structured-mode CloudEvents: JSON lines,
 one object or an array, like rules/<kb>/samples.jsonl), or from the store a
 serve wrote: Pebble under --store-dir (serve's --data-dir/store) or Cassandra
-(--cassandra-hosts and the other --cassandra-* flags, as serve takes them),
-listed per --tenant between --from and --to, newest first. A stored record
+(--cassandra-hosts and the other --cassandra-* flags, or EVENTRUNNER_* in
+the environment, as serve takes them), listed per --tenant between --from and
+--to, newest first. A stored record
 holds the processed event (data after the rules of its time) and the data as
 it arrived; the arrived data is what is replayed.
 
@@ -100,6 +101,13 @@ only when it cannot run (bad ref, unreadable events or store).`,
 
 func runRulesDiff(cmd *cobra.Command, o *diffFlags) error {
 	ctx := cmd.Context()
+	if len(o.events) == 0 {
+		// Reading a store: its flags may come from the environment
+		// (EVENTRUNNER_CASSANDRA_HOSTS, …), as serve's do.
+		if err := applyConfig(cmd.Flags(), ""); err != nil {
+			return err
+		}
+	}
 	win, err := parseWindow(o.from, o.to, time.Now())
 	if err != nil {
 		return err
