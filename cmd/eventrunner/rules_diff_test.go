@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventrunner/eventrunner/runtime/app"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
 	"github.com/eventrunner/eventrunner/runtime/rulediff"
 	"github.com/eventrunner/eventrunner/runtime/store"
@@ -231,18 +234,45 @@ func git(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// TestRulesDiffStore replays the records of a Pebble store, written through
-// the store API as the engine writes them: the processed event (here with
-// data the base rules would not produce, to show it is not what is
-// replayed) and the data as it arrived.
+// TestRulesDiffStore replays the records of a store, written through the
+// store API as the engine writes them: the processed event (here with data
+// the base rules would not produce, to show it is not what is replayed) and
+// the data as it arrived. Pebble always; Cassandra when .ci/run (or make
+// services) provides one.
 func TestRulesDiffStore(t *testing.T) {
+	t.Run("pebble", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "store")
+		s, err := pebble.Open(dir, pebble.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testRulesDiffStore(t, s, "the Pebble store in "+dir, "--store-dir", dir)
+	})
+	t.Run("cassandra", func(t *testing.T) {
+		if e2eCassandraHosts == "" {
+			if os.Getenv("EVENTRUNNER_REQUIRE_SERVICES") == "1" {
+				t.Fatal("EVENTRUNNER_CASSANDRA_HOSTS is unset but EVENTRUNNER_REQUIRE_SERVICES=1")
+			}
+			t.Skip("skipping: EVENTRUNNER_CASSANDRA_HOSTS is needed (start Cassandra with `make services`)")
+		}
+		// The keyspace is left behind (dropping one takes seconds); its
+		// name is unique to this run.
+		c := app.CassandraConfig{Hosts: e2eCassandraHosts, Keyspace: fmt.Sprintf("rulesdiff_%d", os.Getpid()),
+			Consistency: "ONE", BucketSize: time.Hour}
+		s, err := app.OpenStore(context.Background(), c, "", slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		testRulesDiffStore(t, s, "the Cassandra store at "+c.Hosts,
+			"--cassandra-hosts", c.Hosts, "--cassandra-keyspace", c.Keyspace, "--cassandra-consistency", "ONE")
+	})
+}
+
+// testRulesDiffStore fills s (and closes it), then replays it with the
+// source flags.
+func testRulesDiffStore(t *testing.T, s store.Store, name string, source ...string) {
 	root := schemaRepo(t)
 	editFile(t, filepath.Join(root, "rules", "orders", "pricing.grl"), lowerBulkThreshold...)
-	dir := filepath.Join(t.TempDir(), "store")
-	s, err := pebble.Open(dir, pebble.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	in, err := os.ReadFile(samplesFile(t, "orders"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,8 +296,9 @@ func TestRulesDiffStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	args := append([]string{"--root", root, "--base", "HEAD", "--tenant", "acme"}, source...)
 
-	r := diffJSON(t, "--root", root, "--base", "HEAD", "--store-dir", dir, "--tenant", "acme")
+	r := diffJSON(t, args...)
 	orders := kbReport(t, r, "orders")
 	if r.Events != 8 || r.NotReplayed != 1 || orders.Changed != 2 {
 		t.Errorf("%d events (%d not replayed), orders changed %d; want 8 (1), 2", r.Events, r.NotReplayed, orders.Changed)
@@ -280,14 +311,14 @@ func TestRulesDiffStore(t *testing.T) {
 	if strings.Join(ids, ",") != "order-005,order-000" {
 		t.Errorf("changed %v, want order-005 and order-000", ids)
 	}
-	if !strings.Contains(r.Source, "the Pebble store in "+dir) {
-		t.Errorf("source %q", r.Source)
+	if r.Source != name+" (tenants acme)" {
+		t.Errorf("source %q, want %q", r.Source, name+" (tenants acme)")
 	}
-	r = diffJSON(t, "--root", root, "--base", "HEAD", "--store-dir", dir, "--tenant", "acme", "--from", "2026-11-28T09:04:00Z")
+	r = diffJSON(t, append(args, "--from", "2026-11-28T09:04:00Z")...)
 	if k := kbReport(t, r, "orders"); r.Events != 4 || k.Changed != 1 {
 		t.Errorf("--from 09:04: %d events, %d changed; want 4, 1", r.Events, k.Changed)
 	}
-	out, _, err := rulesDiff(t, "--root", root, "--base", "HEAD", "--store-dir", dir, "--tenant", "acme")
+	out, _, err := rulesDiff(t, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
