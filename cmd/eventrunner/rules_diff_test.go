@@ -142,9 +142,12 @@ func TestRulesDiffEvents(t *testing.T) {
 	})
 
 	t.Run("text", func(t *testing.T) {
-		out, _, err := rulesDiff(t, append(events, "--kb", "orders", "--samples", "1")...)
+		out, errOut, err := rulesDiff(t, append(events, "--kb", "orders", "--samples", "1", "--progress", "5")...)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := "rules diff: 5 events replayed, 1 changed\nrules diff: 10 events replayed, 2 changed\nrules diff: 15 events replayed, 2 changed\n"; errOut != want {
+			t.Errorf("progress on stderr:\n%s\nwant\n%s", errOut, want)
 		}
 		mustContain(t, "report", out,
 			"Rule change impact: HEAD (",
