@@ -27,8 +27,11 @@ With --base <git ref> (e.g. origin/main) it prints a pull-request report
 instead: every schema version added, changed or removed since the base
 revision, whether it is backward compatible and why (property by property),
 and which knowledge bases the change affects, and whether their rules compile
-against the new versions. It exits 1 when the change must be refused. The
-base revision is read with git (git archive); no checkout is touched.`,
+against the new versions, then the behaviour of the change: every
+rules/<kb>/samples.jsonl of the base and the working tree replayed through
+both revisions' rules, as 'eventrunner rules diff' does. It exits 1 when the
+change must be refused (the behaviour section never refuses). The base
+revision is read with git (git archive); no checkout is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if base != "" {
@@ -97,7 +100,9 @@ func checkBase(cmd *cobra.Command, root, ref, lock string) error {
 		fmt.Fprintf(w, "note: the base revision itself has %d error(s); it was compared as far as it loads\n", len(errs))
 	}
 	fmt.Fprintln(w)
-	r.Write(w)
+	r.WriteChanges(w)
+	writeSamplesBehaviour(cmd.Context(), w, root, b.Root)
+	r.WriteResult(w)
 	if !r.OK() {
 		return exitError{1}
 	}

@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventrunner/eventrunner/generated"
 	"github.com/eventrunner/eventrunner/runtime/cloudevents"
-	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/interp"
+	"github.com/eventrunner/eventrunner/runtime/rulediff"
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
@@ -23,7 +22,7 @@ func newRulesCmd() *cobra.Command {
 		Use:   "rules",
 		Short: "Work with the compiled knowledge bases",
 	}
-	cmd.AddCommand(newRulesEvalCmd(), newRulesListCmd())
+	cmd.AddCommand(newRulesEvalCmd(), newRulesListCmd(), newRulesDiffCmd())
 	return cmd
 }
 
@@ -114,18 +113,15 @@ func evalKnowledgeBase(name string, interpreted bool) (rules.KnowledgeBase, erro
 }
 
 // evaluator runs one knowledge base over a stream of events, reusing one
-// fact and one Exec so that memory stays flat.
+// fact and one Exec (the Runner's) so that memory stays flat.
 type evaluator struct {
-	kb     rules.KnowledgeBase
-	schema *rules.Schema
-	fact   rules.Fact
-	x      rules.Exec
-	line   []byte
+	kb   rules.KnowledgeBase
+	r    *rulediff.Runner
+	line []byte
 }
 
 func newEvaluator(kb rules.KnowledgeBase) *evaluator {
-	s, _ := generated.Registry().Schema(kb.SchemaID())
-	return &evaluator{kb: kb, schema: s, fact: s.New()}
+	return &evaluator{kb: kb, r: rulediff.NewRunner(generated.Registry())}
 }
 
 func (e *evaluator) run(r io.Reader, w io.Writer) error {
@@ -151,59 +147,8 @@ func (e *evaluator) evalOne(dst []byte, raw []byte) []byte {
 	if err != nil {
 		return appendOutcome(dst, nil, nil, err)
 	}
-	if err := e.bind(ev); err != nil {
-		return appendOutcome(dst, nil, nil, err)
-	}
-	if err := rules.Decode(e.fact, ev.Data); err != nil {
-		return appendOutcome(dst, nil, nil, fmt.Errorf("data: %w", err))
-	}
-	e.x.Reset()
-	setEventAttributes(&e.x.Event, ev)
-	err = e.kb.Execute(&e.x, e.fact)
-	return appendOutcome(dst, e.fact, e.x.Fired, err)
-}
-
-// schemaOf is the schema version of ev as serve resolves it: the one its
-// dataschema names (short form or URL), else its type's latest.
-func schemaOf(ev *cloudevents.Event) (string, error) {
-	if ev.DataSchema != "" {
-		id, err := dataschema.ID(ev.Type, ev.DataSchema)
-		if err != nil {
-			return "", fmt.Errorf("dataschema: %w", err)
-		}
-		return id, nil
-	}
-	s, ok := generated.Registry().Latest(ev.Type)
-	if !ok {
-		return "", fmt.Errorf("unknown event type %q", ev.Type)
-	}
-	return s.ID, nil
-}
-
-// bind checks that the event is one the knowledge base runs on.
-func (e *evaluator) bind(ev *cloudevents.Event) error {
-	if !slices.Contains(e.kb.On(), ev.Type) {
-		return fmt.Errorf("knowledge base %s does not run on events of type %q (on: %v)", e.kb.Name(), ev.Type, e.kb.On())
-	}
-	id, err := schemaOf(ev)
-	if err != nil {
-		return err
-	}
-	if id != e.schema.ID {
-		return fmt.Errorf("knowledge base %s binds %s, the event is %s", e.kb.Name(), e.schema.ID, id)
-	}
-	if ev.Data == nil {
-		return errors.New("event has no data")
-	}
-	if !cloudevents.IsJSONContentType(ev.DataContentType) {
-		return fmt.Errorf("datacontenttype %q is not JSON", ev.DataContentType)
-	}
-	return nil
-}
-
-func setEventAttributes(dst *rules.Event, ev *cloudevents.Event) {
-	dst.ID, dst.Type, dst.Source, dst.Subject, dst.Time, dst.TenantID =
-		ev.ID, ev.Type, ev.Source, ev.Subject, ev.Time, ev.TenantID
+	f, x, err := e.r.Run(e.kb, ev)
+	return appendOutcome(dst, f, x.Fired, err)
 }
 
 // appendOutcome appends {"data":…,"fired":[…],"error":…} and a newline.

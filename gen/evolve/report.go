@@ -352,6 +352,14 @@ func sameSources(a, b *ir.KB) bool {
 
 // Write prints the report for people reading a pull request.
 func (r *Report) Write(w io.Writer) {
+	r.WriteChanges(w)
+	r.WriteResult(w)
+}
+
+// WriteChanges writes the report without its result line, for callers that
+// add sections of their own before it (check --base: the behaviour over
+// the samples).
+func (r *Report) WriteChanges(w io.Writer) {
 	fmt.Fprintln(w, "Schemas")
 	if len(r.Schemas) == 0 {
 		fmt.Fprintln(w, "  no schema version added, changed or removed")
@@ -398,6 +406,10 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", d)
 		}
 	}
+}
+
+// WriteResult writes the result line: OK, or REFUSED with the counts.
+func (r *Report) WriteResult(w io.Writer) {
 	if !r.OK() {
 		var schemas, kbs int
 		for _, s := range r.Schemas {

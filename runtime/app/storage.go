@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -31,9 +32,15 @@ type CassandraConfig struct {
 // openStoreBackend opens the Cassandra store when configured, else Pebble
 // under DataDir.
 func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
-	c := a.cfg.Cassandra
+	return OpenStore(ctx, a.cfg.Cassandra, filepath.Join(a.cfg.DataDir, "store"), a.log)
+}
+
+// OpenStore opens the store serve would: Cassandra when c.Hosts is set,
+// else Pebble in pebbleDir. Commands that read what serve stored (rules
+// diff) open it the same way.
+func OpenStore(ctx context.Context, c CassandraConfig, pebbleDir string, log *slog.Logger) (store.Store, error) {
 	if c.Hosts == "" {
-		s, err := pebble.Open(filepath.Join(a.cfg.DataDir, "store"), pebble.Options{Logger: a.log.With("component", "pebble")})
+		s, err := pebble.Open(pebbleDir, pebble.Options{Logger: log.With("component", "pebble")})
 		if err != nil {
 			return nil, err
 		}
@@ -43,7 +50,7 @@ func (a *App) openStoreBackend(ctx context.Context) (store.Store, error) {
 		Hosts: cassandra.ParseHosts(c.Hosts), Keyspace: c.Keyspace,
 		Username: c.Username, Password: c.Password,
 		Consistency: c.Consistency, TTL: c.TTL, BucketSize: c.BucketSize, LocalDC: c.LocalDC,
-		Logger: a.log.With("component", "cassandra"),
+		Logger: log.With("component", "cassandra"),
 	}
 	if c.TLS {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}

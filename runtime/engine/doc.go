@@ -15,6 +15,10 @@
 // SwapRules installs a new set (hot-reloaded interpreted rules) while
 // batches in flight finish on the set they started with.
 //
+// A store record keeps the event's data as it arrived beside the processed
+// event, so that stored history can be replayed through other rules
+// (`eventrunner rules diff`).
+//
 // Processed events carry the canonical dataschema of the version they were
 // decoded as (Options.SchemaBase), an absolute URI the HTTP API serves.
 //

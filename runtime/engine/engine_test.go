@@ -143,6 +143,10 @@ func TestEngineProcesses(t *testing.T) {
 		str(big["ertags"]) != "big" || str(big["erroute"]) != "ops" {
 		t.Errorf("big: %s", mustJSON(big))
 	}
+	// The record keeps the data as it arrived, before the rules changed it.
+	if rec, err := f.store.Get(context.Background(), "acme", "/shop", "big"); err != nil || string(rec.Input) != `{"id":"o3","amount":5000}` {
+		t.Errorf("big: stored input %s (%v), want the data as sent", rec.Input, err)
+	}
 	if drop := f.get(t, "drop"); string(drop["erdropped"]) != "true" || str(drop["erfired"]) != "DropTest" {
 		t.Errorf("drop: %s", mustJSON(drop))
 	}

@@ -197,9 +197,11 @@ func (w *worker) output(rs *RuleSet, it *item, s *rules.Schema, bound *boundKBs,
 	arena = cloudevents.Append(arena, ev, w.data, w.ext)
 	body := arena[start:len(arena):len(arena)]
 	tm, _ := time.Parse(time.RFC3339Nano, ev.Time)
+	// Input (the data as it arrived, for replays through other rules:
+	// rules diff) aliases the message body, which outlives the batch's Put.
 	it.rec = store.Record{
 		Tenant: it.tenant, ID: ev.ID, Type: ev.Type, Source: ev.Source, Subject: ev.Subject,
-		Time: tm, SchemaID: s.ID, Event: body,
+		Time: tm, SchemaID: s.ID, Event: body, Input: ev.Data,
 	}
 	it.hasRec = true
 	if x.Event.IsDropped() {

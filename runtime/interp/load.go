@@ -51,6 +51,15 @@ func LoadDir(dir string, reg *rules.Registry) ([]*KB, error) {
 	return kbs, nil
 }
 
+// LoadKB reads one knowledge-base directory (dir/kb.yaml and dir/*.grl)
+// like LoadDir, for callers that keep going past a directory that does not
+// load (rules diff reports such a knowledge base as not comparable). It
+// returns nil and no error when dir holds neither kb.yaml nor GRL.
+func LoadKB(dir string, reg *rules.Registry) (*KB, error) {
+	kb, _, err := loadKB(dir, reg)
+	return kb, err
+}
+
 // loadKB loads one knowledge-base directory, located by pos (kb.yaml's
 // path:line:col); a nil KB and no error when it holds neither kb.yaml nor
 // GRL.

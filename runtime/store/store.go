@@ -56,6 +56,11 @@ type Record struct {
 	// Event is the processed CloudEvent in structured-mode JSON: data after
 	// the rules, plus the processing extensions.
 	Event []byte
+	// Input is the event's data as it arrived, before the rules (JSON), so
+	// that stored history can be replayed through other rules (rules
+	// diff). Empty in records stored before the store kept it (backends
+	// may return nil or an empty slice for empty).
+	Input []byte
 	// StoredAt is when the current content was first stored (UTC).
 	StoredAt time.Time
 }

@@ -36,3 +36,6 @@ func FailPutAfter(s *Store, step string) {
 		return nil
 	}
 }
+
+// Migrations is how many schema migrations a keyspace records.
+var Migrations = len(migrations)

@@ -93,3 +93,39 @@ func (s *Store) copyRecord(ctx context.Context, c *casRecord, ttl int, written i
 	}
 	return nil
 }
+
+// addInputColumns is migration 3: the input column in the three v2 event
+// tables. ALTER TABLE … ADD has no IF NOT EXISTS on every Cassandra and
+// ScyllaDB version this store supports, so each column is looked up first;
+// another process adding it meanwhile is not an error either.
+func (s *Store) addInputColumns(ctx context.Context) error {
+	for _, table := range []string{"events_v2_by_id", "events_v2_by_time", "events_v2_by_type"} {
+		if ok, err := s.hasColumn(ctx, table, "input"); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		err := s.session.Query("ALTER TABLE " + s.opts.Keyspace + "." + table + " ADD input blob").WithContext(ctx).Exec()
+		if err == nil {
+			continue
+		}
+		if ok, cerr := s.hasColumn(ctx, table, "input"); cerr != nil || !ok {
+			return fmt.Errorf("add %s.input: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) hasColumn(ctx context.Context, table, column string) (bool, error) {
+	var name string
+	err := s.session.Query("SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ? AND column_name = ?",
+		s.opts.Keyspace, table, column).WithContext(ctx).Scan(&name)
+	switch {
+	case errors.Is(err, gocql.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look for %s.%s: %w", table, column, err)
+	}
+	return true, nil
+}

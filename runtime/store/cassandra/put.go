@@ -108,7 +108,11 @@ func casPos(t time.Time, id, source string) []byte {
 func contentDigest(r *store.Record, pos []byte) []byte {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
-	for _, f := range [][]byte{pos, []byte(r.Type), []byte(r.Source), []byte(r.Subject), []byte(r.SchemaID), r.Event} {
+	fields := [][]byte{pos, []byte(r.Type), []byte(r.Source), []byte(r.Subject), []byte(r.SchemaID), r.Event}
+	if len(r.Input) > 0 { // so that a record without keeps the digest it had before Input existed
+		fields = append(fields, r.Input)
+	}
+	for _, f := range fields {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
 		h.Write(f)
 	}
@@ -341,19 +345,19 @@ func (s *Store) idRows(batch []*casRecord) []casStmt {
 // insertByID), with TTL ttl seconds.
 func (c *casRecord) timeArgs(ttl int) []any {
 	r := &c.r
-	return []any{r.Tenant, c.bucket, c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+	return []any{r.Tenant, c.bucket, c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), blobBytes(r.Input),
 		r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
 }
 
 func (c *casRecord) typeArgs(ttl int) []any {
 	r := &c.r
-	return []any{r.Tenant, blob(r.Type), c.bucket, c.pos, blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+	return []any{r.Tenant, blob(r.Type), c.bucket, c.pos, blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), blobBytes(r.Input),
 		r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
 }
 
 func (c *casRecord) idArgs(ttl int) []any {
 	r := &c.r
-	return []any{r.Tenant, []byte(r.ID), blob(r.Source), c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event),
+	return []any{r.Tenant, []byte(r.ID), blob(r.Source), c.pos, blob(r.Type), blob(r.Subject), blob(r.SchemaID), blobBytes(r.Event), blobBytes(r.Input),
 		c.digest, r.StoredAt.Unix(), r.StoredAt.Nanosecond(), ttl}
 }
 

@@ -65,7 +65,7 @@ func scanIDRows(iter *gocql.Iter, tenant string, limit int) ([]store.Record, err
 		var pos []byte
 		var storedS int64
 		var storedNs int
-		if !iter.Scan(&r.Source, &pos, &r.Type, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs) {
+		if !iter.Scan(&r.Source, &pos, &r.Type, &r.Subject, &r.SchemaID, &r.Event, &r.Input, &storedS, &storedNs) {
 			break
 		}
 		if err := setPosition(&r, pos); err != nil {
@@ -212,7 +212,7 @@ func (s *Store) scanBucket(ctx context.Context, q store.Query, sp casSpan, bucke
 		var pos []byte
 		var storedS int64
 		var storedNs int
-		dest := []any{&pos, &r.Subject, &r.SchemaID, &r.Event, &storedS, &storedNs}
+		dest := []any{&pos, &r.Subject, &r.SchemaID, &r.Event, &r.Input, &storedS, &storedNs}
 		if !byType {
 			dest = append([]any{&pos, &r.Type}, dest[1:]...)
 		}

@@ -35,7 +35,9 @@ import (
 // and events_by_type (pos without the source), so that a second source's
 // event replaced the first's. Migration 2 copies those tables into the v2
 // ones (migrate.go) and leaves them for the operator to drop; a new
-// keyspace never creates them.
+// keyspace never creates them. Migration 3 adds the input column (the data
+// as it arrived, store.Record.Input) to the three v2 event tables; rows
+// written before hold null there.
 var migrations = []migration{
 	{version: 1, description: "events by id, by time and by type, and the bucket index", superseded: true, statements: []string{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.events_by_id (
@@ -72,7 +74,18 @@ var migrations = []migration{
 		`CREATE TABLE IF NOT EXISTS {{ks}}.event_buckets (
 			tenant_id text, scope blob, bucket bigint,
 			PRIMARY KEY ((tenant_id, scope), bucket)) WITH CLUSTERING ORDER BY (bucket DESC)`,
-	}, run: (*Store).copyV1},
+	}, run: migrateV2},
+	{version: 3, description: "the event's data as it arrived (input) in the v2 tables", run: (*Store).addInputColumns},
+}
+
+// migrateV2 is migration 2's data step. The copy writes with today's
+// statements, which name migration 3's input column, so the column is
+// added first (migration 3 then finds it).
+func migrateV2(s *Store, ctx context.Context) error {
+	if err := s.addInputColumns(ctx); err != nil {
+		return err
+	}
+	return s.copyV1(ctx)
 }
 
 // migration is one schema version: statements ({{ks}} is the
@@ -102,15 +115,15 @@ func newKeyspaceCQL(ks string) keyspaceCQL {
 	q := func(s string) string { return strings.ReplaceAll(s, "{{ks}}", ks) }
 	return keyspaceCQL{
 		ks:         ks,
-		getByID:    q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
-		lookupByID: q(`SELECT source, pos, type, subject, schema_id, event, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? LIMIT ?`),
+		getByID:    q(`SELECT source, pos, type, subject, schema_id, event, input, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
+		lookupByID: q(`SELECT source, pos, type, subject, schema_id, event, input, stored_s, stored_ns FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? LIMIT ?`),
 		readState:  q(`SELECT pos, type, digest FROM {{ks}}.events_v2_by_id WHERE tenant_id = ? AND id = ? AND source = ?`),
-		insertByID: q(`INSERT INTO {{ks}}.events_v2_by_id (tenant_id, id, source, pos, type, subject, schema_id, event, digest, stored_s, stored_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
-		insertByTime: q(`INSERT INTO {{ks}}.events_v2_by_time (tenant_id, bucket, pos, type, subject, schema_id, event, stored_s, stored_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
-		insertByType: q(`INSERT INTO {{ks}}.events_v2_by_type (tenant_id, type, bucket, pos, subject, schema_id, event, stored_s, stored_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByID: q(`INSERT INTO {{ks}}.events_v2_by_id (tenant_id, id, source, pos, type, subject, schema_id, event, input, digest, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByTime: q(`INSERT INTO {{ks}}.events_v2_by_time (tenant_id, bucket, pos, type, subject, schema_id, event, input, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
+		insertByType: q(`INSERT INTO {{ks}}.events_v2_by_type (tenant_id, type, bucket, pos, subject, schema_id, event, input, stored_s, stored_ns)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`),
 		deleteByTime: q(`DELETE FROM {{ks}}.events_v2_by_time WHERE tenant_id = ? AND bucket = ? AND pos = ?`),
 		deleteByType: q(`DELETE FROM {{ks}}.events_v2_by_type WHERE tenant_id = ? AND type = ? AND bucket = ? AND pos = ?`),
 		insertBucket: q(`INSERT INTO {{ks}}.event_buckets (tenant_id, scope, bucket) VALUES (?, ?, ?) USING TTL ?`),
@@ -123,10 +136,10 @@ func newKeyspaceCQL(ks string) keyspaceCQL {
 func (c keyspaceCQL) listRows(byType bool, lower, upper string) string {
 	var b strings.Builder
 	if byType {
-		b.WriteString("SELECT pos, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+		b.WriteString("SELECT pos, subject, schema_id, event, input, stored_s, stored_ns FROM " + c.ks +
 			".events_v2_by_type WHERE tenant_id = ? AND type = ? AND bucket = ?")
 	} else {
-		b.WriteString("SELECT pos, type, subject, schema_id, event, stored_s, stored_ns FROM " + c.ks +
+		b.WriteString("SELECT pos, type, subject, schema_id, event, input, stored_s, stored_ns FROM " + c.ks +
 			".events_v2_by_time WHERE tenant_id = ? AND bucket = ?")
 	}
 	if lower != "" {

@@ -14,10 +14,16 @@ import (
 // kept layout 1's values as they were.
 //
 //	body    (key 'T'): version, StoredAt (seconds int64, nanoseconds uint32),
-//	                   uvarint-prefixed Type, Source, Subject, SchemaID, then Event
+//	                   uvarint-prefixed Type, Source, Subject, SchemaID,
+//	                   (version 2) uvarint-prefixed Input, then Event
 //	idValue (key 'I'): version, time↓ of the body key, then Type
+//
+// Version 2 added Input. A record without Input is still written as
+// version 1, byte for byte what it was before Input existed, so that
+// re-putting it finds the same content.
 const (
-	bodyVersion    = 1
+	bodyVersion    = 2
+	bodyVersion1   = 1
 	bodyStoredAt   = 1  // offset of StoredAt
 	bodyContent    = 13 // offset of what follows StoredAt
 	idValueVersion = 1
@@ -26,23 +32,45 @@ const (
 var errBadValue = errors.New("malformed value")
 
 func encodeBody(r *store.Record) []byte {
-	n := bodyContent + 4*binary.MaxVarintLen32 + len(r.Type) + len(r.Source) +
-		len(r.Subject) + len(r.SchemaID) + len(r.Event)
+	n := bodyContent + 5*binary.MaxVarintLen32 + len(r.Type) + len(r.Source) +
+		len(r.Subject) + len(r.SchemaID) + len(r.Input) + len(r.Event)
 	b := make([]byte, bodyContent, n)
 	b[0] = bodyVersion
+	if len(r.Input) == 0 {
+		b[0] = bodyVersion1
+	}
 	binary.BigEndian.PutUint64(b[bodyStoredAt:], uint64(r.StoredAt.Unix()))
 	binary.BigEndian.PutUint32(b[bodyStoredAt+8:], uint32(r.StoredAt.Nanosecond()))
 	for _, s := range [...]string{r.Type, r.Source, r.Subject, r.SchemaID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	if b[0] == bodyVersion {
+		b = binary.AppendUvarint(b, uint64(len(r.Input)))
+		b = append(b, r.Input...)
+	}
 	return append(b, r.Event...)
+}
+
+// knownBody reports whether b is long enough for a body and of a version
+// this package reads.
+func knownBody(b []byte) bool {
+	return len(b) >= bodyContent && (b[0] == bodyVersion || b[0] == bodyVersion1)
+}
+
+// uvarintField splits off one uvarint-prefixed field.
+func uvarintField(b []byte) (field, rest []byte, err error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, nil, errBadValue
+	}
+	return b[w : w+int(n)], b[w+int(n):], nil
 }
 
 // decodeBody fills the fields of r that the body holds; Event is copied, so
 // b may be reused afterwards.
 func decodeBody(b []byte, r *store.Record) error {
-	if len(b) < bodyContent || b[0] != bodyVersion {
+	if !knownBody(b) {
 		return errBadValue
 	}
 	sec := int64(binary.BigEndian.Uint64(b[bodyStoredAt:]))
@@ -50,12 +78,19 @@ func decodeBody(b []byte, r *store.Record) error {
 	r.StoredAt = time.Unix(sec, int64(nsec)).UTC()
 	rest := b[bodyContent:]
 	for _, dst := range [...]*string{&r.Type, &r.Source, &r.Subject, &r.SchemaID} {
-		n, w := binary.Uvarint(rest)
-		if w <= 0 || n > uint64(len(rest)-w) {
-			return errBadValue
+		f, next, err := uvarintField(rest)
+		if err != nil {
+			return err
 		}
-		*dst = string(rest[w : w+int(n)])
-		rest = rest[w+int(n):]
+		*dst, rest = string(f), next
+	}
+	r.Input = nil
+	if b[0] == bodyVersion {
+		f, next, err := uvarintField(rest)
+		if err != nil {
+			return err
+		}
+		r.Input, rest = bytes.Clone(f), next
 	}
 	r.Event = bytes.Clone(rest)
 	return nil
@@ -63,20 +98,18 @@ func decodeBody(b []byte, r *store.Record) error {
 
 // bodyTypeSource returns the Type and Source of a body.
 func bodyTypeSource(b []byte) (typ, source string, err error) {
-	if len(b) < bodyContent || b[0] != bodyVersion {
+	if !knownBody(b) {
 		return "", "", errBadValue
 	}
-	rest := b[bodyContent:]
-	var out [2]string
-	for i := range out {
-		n, w := binary.Uvarint(rest)
-		if w <= 0 || n > uint64(len(rest)-w) {
-			return "", "", errBadValue
-		}
-		out[i] = string(rest[w : w+int(n)])
-		rest = rest[w+int(n):]
+	t, rest, err := uvarintField(b[bodyContent:])
+	if err != nil {
+		return "", "", err
 	}
-	return out[0], out[1], nil
+	src, _, err := uvarintField(rest)
+	if err != nil {
+		return "", "", err
+	}
+	return string(t), string(src), nil
 }
 
 // sameContent reports whether two bodies differ at most in StoredAt.

@@ -185,6 +185,11 @@ func testUpsertReplacesContent(t *testing.T, s store.Store) {
 	if len(all) == 1 {
 		sameRecord(t, all[0], updated)
 	}
+	// The data as it arrived is content too.
+	input := updated
+	input.Input = []byte(`{"tag":"new","in":"other"}`)
+	put(t, s, input)
+	sameRecord(t, get(t, s, tenant, "r"), input)
 	// The last record of a batch wins.
 	put(t, s, rec(tenant, "r", typeOrder, t0, "b1"), rec(tenant, "r", typeOrder, t0, "b2"))
 	sameRecord(t, get(t, s, tenant, "r"), rec(tenant, "r", typeOrder, t0, "b2"))
@@ -275,10 +280,13 @@ func testLargeEvent(t *testing.T, s store.Store) {
 func testCallerBuffers(t *testing.T, s store.Store) {
 	r := rec(tenant, "buf", typeOrder, t0, "original")
 	want := r
-	want.Event = bytes.Clone(r.Event)
+	want.Event, want.Input = bytes.Clone(r.Event), bytes.Clone(r.Input)
 	put(t, s, r)
 	for i := range r.Event {
 		r.Event[i] = 'X'
+	}
+	for i := range r.Input {
+		r.Input[i] = 'X'
 	}
 	got := get(t, s, tenant, "buf")
 	sameRecord(t, got, want)

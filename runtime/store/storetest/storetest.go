@@ -64,7 +64,8 @@ const (
 )
 
 // rec builds a record of source whose Event is a small structured
-// CloudEvent naming tag, so that two versions of a record differ in content.
+// CloudEvent naming tag, so that two versions of a record differ in content,
+// and whose Input is the data before the rules.
 func rec(tenant, id, typ string, at time.Time, tag string) store.Record {
 	return recFrom(tenant, source, id, typ, at, tag)
 }
@@ -75,7 +76,7 @@ func recFrom(tenant, src, id, typ string, at time.Time, tag string) store.Record
 		id, src, typ, at.Format(time.RFC3339Nano), tenant, tag)
 	return store.Record{
 		Tenant: tenant, ID: id, Type: typ, Source: src, Subject: "s-" + tag,
-		Time: at, SchemaID: typ + "/v1", Event: []byte(ev),
+		Time: at, SchemaID: typ + "/v1", Event: []byte(ev), Input: []byte(fmt.Sprintf(`{"tag":%q,"in":true}`, tag)),
 	}
 }
 
@@ -153,6 +154,9 @@ func sameRecord(t *testing.T, got, want store.Record) {
 	}
 	if !bytes.Equal(got.Event, want.Event) {
 		t.Errorf("record %q: event %.200s, want %.200s", want.ID, got.Event, want.Event)
+	}
+	if !bytes.Equal(got.Input, want.Input) {
+		t.Errorf("record %q: input %.200s, want %.200s", want.ID, got.Input, want.Input)
 	}
 	if got.StoredAt.IsZero() || got.StoredAt.Location() != time.UTC {
 		t.Errorf("record %q: StoredAt %v, want set, in UTC", want.ID, got.StoredAt)
