@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,6 +62,7 @@ type App struct {
 	analytics *analytics.Store                 // ClickHouse feeder's store (storage.go); nil when disabled
 	feeder    atomic.Pointer[analytics.Feeder] // its feeder, which tenant changes reach (tenants.go)
 
+	started  time.Time // when Start began: the console's counts run from it
 	stopWork context.CancelFunc
 	work     sync.WaitGroup
 	ready    bool
@@ -74,7 +76,7 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry()}
+	a = &App{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry(), started: time.Now().UTC()}
 	started := a // `return nil, err` below sets a to nil before this defer runs
 	defer func() {
 		if err != nil {
@@ -253,7 +255,11 @@ func (a *App) resolveSchemaBase(addr string) (dataschema.Base, error) {
 // startHTTP serves the API with deliberate timeouts and problem details
 // even for what net/http answers itself (httpserver.go).
 func (a *App) startHTTP(context.Context) error {
-	a.http = newHTTPServer(a.routes(), defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
+	h, err := a.routes()
+	if err != nil {
+		return err
+	}
+	a.http = newHTTPServer(h, defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
 	ln := a.httpLn
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -12,9 +12,9 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/wasm"
 )
 
-// routes is the HTTP API: ingest, query and the schemas under /v1, and the
-// operational endpoints.
-func (a *App) routes() http.Handler {
+// routes is the HTTP API: ingest, query and the schemas under /v1, the
+// operational endpoints and the web console (console.go).
+func (a *App) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	in := ingest.NewHandler(ingest.Config{
 		Auth:    a.tenants,
@@ -46,7 +46,7 @@ func (a *App) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
-	return problemFallback(mux) // httpserver.go
+	return a.withConsole(mux, problemFallback(mux)) // httpserver.go
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
