@@ -129,7 +129,9 @@ func hasCredentials(r *http.Request) bool {
 }
 
 // safeMethod is a method that changes nothing.
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // Wrap lets a request that carries a console session and no credentials of
 // its own reach the APIs under /v1/ and /admin/v1/ as the session's key
@@ -155,7 +157,9 @@ func (c *Console) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-func apiPath(p string) bool { return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/admin/v1/") }
+func apiPath(p string) bool {
+	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/admin/v1/")
+}
 
 // isAdminKey compares key with the admin key in constant time.
 func (c *Console) isAdminKey(key string) bool {
