@@ -284,7 +284,7 @@ async function loadDLQ(more) {
   for (const k of ['since', 'until']) { const v = $(`#dlq-${k}`).value; if (v) p.set(k, localToRFC3339(v)); }
   if (more && state.dlqNext !== null) p.set('after', state.dlqNext);
   const r = await api(scoped('/v1/dlq', p));
-  if (r.status === 404 && !(r.body && r.body.field)) { status('This server has no dead-letter API (GET /v1/dlq).'); return; }
+  if (r.status === 404 && r.body && r.body.field === 'path') { status('This server has no dead-letter API (GET /v1/dlq).'); return; }
   if (!r.ok) { status(problemText(r)); return; }
   for (const d of r.body.dead_letters || []) tb.append(dlqRow(d));
   if (!tb.children.length) tb.append(el('tr', {}, el('td', { colspan: 10, class: 'note' }, 'No dead letters.')));

@@ -26,7 +26,7 @@ export function clear(node) { node.replaceChildren(); return node; }
 export function kv(dl, pairs) {
   clear(dl);
   for (const [k, v] of pairs) {
-    if (v === undefined || v === null || v === '') continue;
+    if (v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length)) continue;
     dl.append(el('dt', {}, k), el('dd', {}, Array.isArray(v) ? v.join(', ') : String(v)));
   }
 }
