@@ -256,9 +256,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if hasDLQAPI(t, s) {
 		b.do(t, "see the dead letter", chromedp.WaitVisible(chromedp.CSS(`#dlq-table tr[data-id="dl-1"]`)))
 		b.waitText(t, `#dlq-table tr[data-id="dl-1"]`, "invalid-data")
-		b.do(t, "redrive it", chromedp.Click(chromedp.CSS(`#dlq-table tr[data-id="dl-1"] button.redrive`)))
+		seq, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(`#dlq-table tr[data-id="dl-1"]`), "data-seq"))
+		if err != nil || seq.Value == "" {
+			t.Fatalf("seq of dead letter dl-1: %v", err)
+		}
+		row := `#dlq-table tr[data-seq="` + seq.Value + `"]`
+		b.do(t, "redrive it", chromedp.Click(chromedp.CSS(row+" button.redrive")))
 		b.waitText(t, "#dlq-result", "Redrive: ")
-		b.waitText(t, `#dlq-table tr[data-id="dl-1"] td.redriven`, "rejected") // its data is still invalid
+		b.waitText(t, row+" td.redriven", "rejected") // its data is still invalid
 		b.shot(t, "dead-letters")
 	} else {
 		b.waitText(t, "#status", "no dead-letter API")

@@ -304,7 +304,8 @@ function dlqRow(d) {
   return el('tr', { class: 'clickable', 'data-seq': d.seq, 'data-id': e.id || '', onclick: () => showDeadLetter(d) },
     el('td', {}, box), el('td', {}, d.seq), el('td', {}, short(d.time)), el('td', {}, d.stage), el('td', { class: 'mono' }, d.kind),
     el('td', { class: 'mono' }, d.field), el('td', {}, d.reason), el('td', { class: 'mono' }, [e.type, e.id].filter(Boolean).join(' ')),
-    el('td', { class: 'redriven' }, redrivenText(d.redriven)), el('td', {}, btn));
+    el('td', { class: 'redriven' }, redrivenText(d.redriven), d.redrive_of ? el('span', { class: 'note' }, ` redrive of ${d.redrive_of}`) : null),
+    el('td', {}, btn));
 }
 
 function showDeadLetter(d) {
@@ -317,7 +318,7 @@ function showDeadLetter(d) {
   kv($('#detail-attrs'), [['id', e.id], ['source', e.source], ['type', e.type], ['subject', e.subject], ['dataschema', e.dataschema], ['content type', d.content_type]]);
   $('#detail-data').textContent = d.data !== undefined ? pretty(d.data) : (d.data_base64 ? `base64: ${d.data_base64}` : '');
   kv($('#detail-rules'), [['seq', d.seq], ['time', d.time], ['stage', d.stage], ['kind', d.kind], ['field', d.field], ['reason', d.reason],
-    ['redriven', redrivenText(d.redriven)], ['redrive reason', d.redriven && d.redriven.reason]]);
+    ['redriven', redrivenText(d.redriven)], ['redrive reason', d.redriven && d.redriven.reason], ['redrive of', d.redrive_of]]);
   $('#detail').hidden = false;
 }
 
