@@ -10,7 +10,8 @@
 // Authorization header the APIs read, so every page is scoped by the same
 // server-side authentication as the APIs themselves (see session.go).
 //
-// It imports the runtime packages it reads (problem, tenant, bus,
-// tenant/tenantnats) and the NATS client; never app, engine, generated/ or
-// gen/: the app hands it what it shows through Config.
+// It imports runtime/problem, runtime/tenant, runtime/bus and
+// runtime/tenant/tenantnats, and the NATS client; never runtime/app,
+// runtime/engine, generated/ or gen/: the app hands it what it shows
+// through Config.
 package console
