@@ -287,6 +287,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.do(t, "view tenant other", chromedp.Click(chromedp.CSS(`#tenants-table tr[data-tenant="other"] button`)))
 	b.tab(t, "nats")
 	b.waitText(t, "#nats-info", "ER_T_other")
+	b.tab(t, "live")
+	b.do(t, "start the admin's tail of other", chromedp.Click(chromedp.CSS("#live-toggle")))
+	b.waitText(t, "#live-state", "live")
+	postAs(t, s, other.APIKey, iotEvent("other-live-2", 70))
+	b.do(t, "see other's event", chromedp.WaitVisible(chromedp.CSS(`#live-table tr[data-id="other-live-2"]`)))
+
+	// An open tail does not hold up a graceful shutdown.
+	start := time.Now()
+	s.stop(t)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("serve took %v to stop with a live tail open", d)
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/console"
 	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/engine"
 	"github.com/eventrunner/eventrunner/runtime/rules"
@@ -57,7 +58,8 @@ type App struct {
 	// else derived from httpLn); schemas serves what it points to.
 	schemaBase dataschema.Base
 	schemas    *schemaAPI
-	grpc       *grpcServing // gRPC ingest (grpc.go); nil when disabled
+	grpc       *grpcServing     // gRPC ingest (grpc.go); nil when disabled
+	console    *console.Console // the web console (console.go); nil with NoConsole
 
 	analytics *analytics.Store                 // ClickHouse feeder's store (storage.go); nil when disabled
 	feeder    atomic.Pointer[analytics.Feeder] // its feeder, which tenant changes reach (tenants.go)
@@ -260,6 +262,9 @@ func (a *App) startHTTP(context.Context) error {
 		return err
 	}
 	a.http = newHTTPServer(h, defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
+	if a.console != nil {
+		a.http.RegisterOnShutdown(a.console.Close) // live tails are never idle: end them, or Shutdown waits out its timeout
+	}
 	ln := a.httpLn
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

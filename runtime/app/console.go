@@ -34,6 +34,7 @@ func (a *App) withConsole(mux *http.ServeMux, h http.Handler) (http.Handler, err
 		return nil, err
 	}
 	c.Register(mux)
+	a.console = c
 	return c.Wrap(h), nil
 }
 

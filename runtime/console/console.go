@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,6 +55,10 @@ type Console struct {
 	ttl       time.Duration
 	static    fs.FS
 	log       *slog.Logger
+	// closing ends the live tails, which would otherwise hold a graceful
+	// shutdown until its timeout (a tail is never idle).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New prepares the console.
@@ -69,7 +74,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, sealer: s, ttl: cfg.SessionTTL, static: sub, log: cfg.Log}
+	c := &Console{cfg: cfg, sealer: s, ttl: cfg.SessionTTL, static: sub, log: cfg.Log, closing: make(chan struct{})}
 	if c.ttl <= 0 {
 		c.ttl = DefaultSessionTTL
 	}
@@ -82,6 +87,10 @@ func New(cfg Config) (*Console, error) {
 	}
 	return c, nil
 }
+
+// Close ends every live tail (their clients reconnect elsewhere); give it
+// to http.Server.RegisterOnShutdown.
+func (c *Console) Close() { c.closeOnce.Do(func() { close(c.closing) }) }
 
 // Register adds the console's routes to mux:
 //

@@ -125,6 +125,8 @@ func (c *Console) writeEvents(w http.ResponseWriter, r *http.Request, msgs <-cha
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.closing:
+			return
 		case <-ping.C:
 			bw.WriteString(": ping\n\n")
 		case m := <-msgs:
