@@ -452,7 +452,7 @@ func TestEnvelopeEventsSettleOneByOne(t *testing.T) {
 	if kinds["2"] != "malformed" || kinds["3"] != "tenant" {
 		t.Errorf("dead letters by part: %v, want 2 malformed and 3 tenant", kinds)
 	}
-	if n := len(f.env.Messages(t, bustest.TenantStream, "", 2, 10*time.Second)); n != 2 {
+	if n := len(f.env.Messages(t, bustest.TenantStream, "er.t."+bustest.Tenant+".>", 2, 10*time.Second)); n != 2 { // not its dead letters, sourced from ER_DLQ
 		t.Errorf("the tenant stream holds %d events, want 2", n)
 	}
 	waitFor(t, func() bool { return f.env.Count(t, bus.StreamProc, "") == 0 })
