@@ -19,6 +19,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var cfg app.Config
 	var configFile, logLevel, logFormat, roles string
+	consoleOn := true
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the engine: ingest, rules, store and tenant streams (all in one process, or the --roles you pick)",
@@ -48,6 +49,7 @@ the flag names; flags win over the environment, which wins over the file.`,
 			if cfg.Roles, err = app.ParseRoles(roles); err != nil {
 				return err
 			}
+			cfg.NoConsole = !consoleOn
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg.TypedGRPC = typedpb.RegisterServices
@@ -79,7 +81,8 @@ the flag names; flags win over the environment, which wins over the file.`,
 	f.StringVar(&cfg.DemoTenant, "demo-tenant", "demo", "id of the demo tenant")
 	f.StringVar(&cfg.DemoAPIKey, "demo-api-key", "", "API key of the demo tenant (generated and printed when empty)")
 	f.StringVar(&cfg.TenantsFile, "tenants-file", "", "tenants registry (YAML, see `eventrunner tenant`); default <data-dir>/tenants.yaml, re-read on change")
-	f.StringVar(&cfg.AdminKey, "admin-key", "", "key guarding the admin API (/admin/v1/…); empty disables it")
+	f.StringVar(&cfg.AdminKey, "admin-key", "", "key guarding the admin API (/admin/v1/…) and the console's admin view; empty disables them")
+	f.BoolVar(&consoleOn, "console", true, "serve the web console at /console, with the live tail /v1/events/stream, /v1/kbs and /v1/nats (docs/console.md)")
 	f.StringVar(&cfg.RulesDir, "rules-dir", "", "run the GRL in this directory through grule, reloading on change, instead of the compiled rules")
 	f.IntVar(&cfg.Workers, "workers", 0, "runner and engine workers (0 = one per core)")
 	f.DurationVar(&cfg.IngestLinger, "ingest-linger", time.Millisecond, "how long a small ingest request waits for concurrent ones of its tenant to share one JetStream write (group commit); negative turns it off")
@@ -105,6 +108,10 @@ func printBanner(w io.Writer, a *app.App, cfg app.Config) {
 		tenantLine = "none on an external NATS unless --demo-api-key is given; create tenants with\n          eventrunner tenant create ID --server " + url + " --admin-key …"
 		key = "$API_KEY" // the created tenant's, which create prints
 	}
+	consoleURL := "off"
+	if !cfg.NoConsole {
+		consoleURL = url + "/console/  (log in with an API key, or the admin key; see docs/console.md)"
+	}
 	grpcAddr := "off"
 	if a.GRPCAddr() != "" {
 		grpcAddr = a.GRPCAddr() + "  (CloudEventIngest + typed services, health, reflection; see docs/grpc.md)"
@@ -112,6 +119,7 @@ func printBanner(w io.Writer, a *app.App, cfg app.Config) {
 	fmt.Fprintf(w, `eventrunner %s, bundle %s: ready
   HTTP    %s  (POST/GET /v1/events, GET /v1/schemas, /metrics, /healthz, /readyz)
   schemas %s  (processed events' dataschema: <that>/<type>/v<N>)
+  console %s
   gRPC    %s
   NATS    %s
   tenant  %s
@@ -121,5 +129,5 @@ Send an event, then read it back processed:
     -H 'Content-Type: application/cloudevents+json' \
     -d '{"specversion":"1.0","id":"demo-1","source":"/curl","type":"com.acme.iot.reading","data":{"deviceId":"dev-demo1","sensor":"temperature","value":212,"unit":"F","battery":9,"recordedAt":"2026-11-28T09:00:00Z"}}'
   curl -s %s/v1/events/demo-1 -H "Authorization: Bearer %s"
-`, version, generated.BundleHash, url, a.SchemaBase()+"/v1/schemas", grpcAddr, nats, tenantLine, url, key, url, key)
+`, version, generated.BundleHash, url, a.SchemaBase()+"/v1/schemas", consoleURL, grpcAddr, nats, tenantLine, url, key, url, key)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +20,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/accept"
 	"github.com/eventrunner/eventrunner/runtime/analytics"
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/console"
 	"github.com/eventrunner/eventrunner/runtime/dataschema"
 	"github.com/eventrunner/eventrunner/runtime/dlq"
 	"github.com/eventrunner/eventrunner/runtime/engine"
@@ -59,11 +61,13 @@ type App struct {
 	// else derived from httpLn); schemas serves what it points to.
 	schemaBase dataschema.Base
 	schemas    *schemaAPI
-	grpc       *grpcServing // gRPC ingest (grpc.go); nil when disabled
+	grpc       *grpcServing     // gRPC ingest (grpc.go); nil when disabled
+	console    *console.Console // the web console (console.go); nil with NoConsole
 
 	analytics *analytics.Store                 // ClickHouse feeder's store (storage.go); nil when disabled
 	feeder    atomic.Pointer[analytics.Feeder] // its feeder, which tenant changes reach (tenants.go)
 
+	started  time.Time // when Start began: the console's counts run from it
 	stopWork context.CancelFunc
 	work     sync.WaitGroup
 	ready    bool
@@ -77,7 +81,7 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry()}
+	a = &App{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry(), started: time.Now().UTC()}
 	started := a // `return nil, err` below sets a to nil before this defer runs
 	defer func() {
 		if err != nil {
@@ -265,7 +269,14 @@ func (a *App) resolveSchemaBase(addr string) (dataschema.Base, error) {
 // startHTTP serves the API with deliberate timeouts and problem details
 // even for what net/http answers itself (httpserver.go).
 func (a *App) startHTTP(context.Context) error {
-	a.http = newHTTPServer(a.routes(), defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
+	h, err := a.routes()
+	if err != nil {
+		return err
+	}
+	a.http = newHTTPServer(h, defaultHTTPLimits(), slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
+	if a.console != nil {
+		a.http.RegisterOnShutdown(a.console.Close) // live tails are never idle: end them, or Shutdown waits out its timeout
+	}
 	ln := a.httpLn
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

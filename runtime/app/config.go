@@ -59,8 +59,12 @@ type Config struct {
 	// TenantsFile is the tenants registry (YAML); default
 	// <DataDir>/tenants.yaml. It is re-read when it changes.
 	TenantsFile string
-	// AdminKey guards the admin API (/admin/v1/…); empty disables it.
+	// AdminKey guards the admin API (/admin/v1/…); empty disables it. It
+	// also logs in to the web console's admin view and seals its sessions.
 	AdminKey string
+	// NoConsole turns the web console (/console, runtime/console) and its
+	// endpoints (GET /v1/events/stream, /v1/kbs, /v1/nats) off.
+	NoConsole bool
 
 	// RulesDir, when set, runs the GRL under it through grule instead of
 	// the compiled knowledge bases, reloading on change.

@@ -14,8 +14,8 @@ import (
 )
 
 // routes is the HTTP API: ingest, dead letters, query and the schemas under
-// /v1, and the operational endpoints.
-func (a *App) routes() http.Handler {
+// /v1, the operational endpoints and the web console (console.go).
+func (a *App) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	in := ingest.NewHandler(ingest.Config{
 		Auth:    a.tenants,
@@ -48,7 +48,7 @@ func (a *App) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
-	return problemFallback(mux) // httpserver.go
+	return a.withConsole(mux, problemFallback(mux)) // httpserver.go
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -117,7 +117,7 @@ func str(raw json.RawMessage) string {
 func TestEngineProcesses(t *testing.T) {
 	f := newFixture(t)
 	reg := prometheus.NewRegistry()
-	f.start(t, engine.Options{Metrics: reg})
+	e, _ := f.start(t, engine.Options{Metrics: reg})
 	f.send(t, "com.acme.order.created/v1", map[string]string{
 		"plain": `{"id":"o1","amount":10}`,
 		"vip":   `{"id":"o2","amount":10,"customer":"vip-7"}`,
@@ -208,6 +208,14 @@ func TestEngineProcesses(t *testing.T) {
 	}
 	if !hasMetric(t, reg, "eventrunner_ingest_to_stored_seconds") || !hasMetric(t, reg, "eventrunner_consumer_pending_messages") {
 		t.Error("latency or lag metrics missing")
+	}
+	// The same firings, per tenant (the console's GET /v1/kbs).
+	fir := e.Firings(bustest.Tenant)
+	if fir["b-route"]["ReviewToOps"] != 1 || fir["a-enrich"]["Loop"] != 50 || fir["a-enrich"]["VIP"] != 1 {
+		t.Errorf("firings of %s: %v", bustest.Tenant, fir)
+	}
+	if other := e.Firings("other"); len(other) != 0 {
+		t.Errorf("firings of a tenant that sent nothing: %v", other)
 	}
 }
 

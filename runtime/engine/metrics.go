@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,18 @@ type metrics struct {
 	ingestToStored prometheus.Histogram
 
 	mu    sync.RWMutex
-	rules map[string]map[string]prometheus.Counter // kb → rule → counter
+	rules map[firingKey]*firing
+}
+
+// firingKey names the firings of one rule for one tenant.
+type firingKey struct{ tenant, kb, rule string }
+
+// firing is the count of one firingKey in this process, beside the
+// Prometheus counter of its knowledge base and rule (which has no tenant
+// label: tenants times rules is too many series to export).
+type firing struct {
+	prom prometheus.Counter
+	n    atomic.Int64
 }
 
 func newMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*metrics, error) {
@@ -53,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*metrics, e
 			Help:    "Time from eventrunner accepting an event (ingest) to the engine's store write of the processed event.",
 			Buckets: bus.LatencyBuckets,
 		}),
-		rules: map[string]map[string]prometheus.Counter{},
+		rules: map[firingKey]*firing{},
 	}
 	if reg == nil {
 		return m, nil
@@ -66,22 +78,47 @@ func newMetrics(reg prometheus.Registerer, cons jetstream.Consumer) (*metrics, e
 	return m, nil
 }
 
-// fired counts the firings of kb's rules, caching the counters so that the
-// hot path does no label hashing.
-func (m *metrics) fired(kb string, names []string) {
+// fired counts the firings of kb's rules for tenant, caching the counters
+// so that the hot path does no label hashing.
+func (m *metrics) fired(tenant, kb string, names []string) {
 	for _, name := range names {
+		k := firingKey{tenant, kb, name}
 		m.mu.RLock()
-		c := m.rules[kb][name]
+		f := m.rules[k]
 		m.mu.RUnlock()
-		if c == nil {
-			c = m.firings.WithLabelValues(kb, name)
+		if f == nil {
 			m.mu.Lock()
-			if m.rules[kb] == nil {
-				m.rules[kb] = map[string]prometheus.Counter{}
+			if f = m.rules[k]; f == nil {
+				f = &firing{prom: m.firings.WithLabelValues(kb, name)}
+				m.rules[k] = f
 			}
-			m.rules[kb][name] = c
 			m.mu.Unlock()
 		}
-		c.Inc()
+		f.prom.Inc()
+		f.n.Add(1)
 	}
+}
+
+// Firings are the rule firings of one tenant counted by this process since
+// it started: knowledge base → rule → count.
+type Firings map[string]map[string]int64
+
+// Firings returns tenant's rule firings on this process since it started
+// (rules that never fired are absent). Several engine processes each count
+// their own share of the events.
+func (e *Engine) Firings(tenant string) Firings {
+	m := e.metrics
+	out := Firings{}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for k, f := range m.rules {
+		if k.tenant != tenant {
+			continue
+		}
+		if out[k.kb] == nil {
+			out[k.kb] = map[string]int64{}
+		}
+		out[k.kb][k.rule] = f.n.Load()
+	}
+	return out
 }

@@ -156,7 +156,7 @@ func (w *worker) runRules(it *item, bound *boundKBs, f rules.Fact) bool {
 	for _, kb := range bound.kbs {
 		start := len(x.Fired)
 		err := execute(kb, x, f)
-		w.e.metrics.fired(kb.Name(), x.Fired[start:])
+		w.e.metrics.fired(it.tenant, kb.Name(), x.Fired[start:])
 		if err != nil {
 			field := kb.Name()
 			var re *rules.RuleError

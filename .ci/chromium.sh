@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs Debian's Chromium, which cmd/eventrunner's TestConsoleInBrowser
+# drives headless through chromedp (the web console at /console); without
+# it the test skips, saying so.
+set -euo pipefail
+if command -v chromium >/dev/null 2>&1; then
+  echo "== chromium: $(chromium --version 2>/dev/null)"
+  exit 0
+fi
+echo "== chromium: installing chromium (apt)"
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+chromium --version
