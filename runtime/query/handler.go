@@ -36,6 +36,7 @@ const DefaultMaxPageBytes = 4 << 20
 // Register adds the query routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/events/{id}", h.get)
+	mux.HandleFunc("GET /v1/events/{id}/input", h.input)
 	mux.HandleFunc("GET /v1/events", h.list)
 }
 
@@ -86,51 +87,79 @@ func EventURL(id, source string) string {
 // get answers the event with the id, of the source named by ?source= or
 // else the only one there is; several sources without ?source= get 300.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := h.tenant(w, r)
+	if rec, ok := h.find(w, r, EventURL); ok {
+		w.Header().Set("Content-Type", "application/cloudevents+json")
+		w.Header().Set("Content-Location", EventURL(rec.ID, rec.Source))
+		_, _ = w.Write(h.canonical(rec))
+	}
+}
+
+// input answers the data of the event as it arrived, before the rules (what
+// rules diff replays), picked as get picks the event; 404 for a record
+// stored before the store kept it.
+func (h *Handler) input(w http.ResponseWriter, r *http.Request) {
+	rec, ok := h.find(w, r, inputURL)
 	if !ok {
 		return
 	}
+	if rec.Input == nil {
+		problem.Write(w, problem.New(http.StatusNotFound, "id", fmt.Sprintf("event %q from source %q was stored without its input data (before the store kept it)", rec.ID, rec.Source)))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Location", inputURL(rec.ID, rec.Source))
+	_, _ = w.Write(rec.Input)
+}
+
+// inputURL is the path of the input data of the event (source, id).
+func inputURL(id, source string) string {
+	return "/v1/events/" + url.PathEscape(id) + "/input?source=" + url.QueryEscape(source)
+}
+
+// find reads the record the request names: the tenant's event with the
+// path's id, of the source named by ?source= or else the only one there is.
+// Otherwise it answers (401, 400, 404, or 300 listing the candidates, each
+// with its href) and reports false.
+func (h *Handler) find(w http.ResponseWriter, r *http.Request, href func(id, source string) string) (store.Record, bool) {
+	tenant, ok := h.tenant(w, r)
+	if !ok {
+		return store.Record{}, false
+	}
 	id := r.PathValue("id")
 	if v := r.URL.Query(); v.Has("source") {
-		h.getFrom(w, r, tenant, v.Get("source"), id)
-		return
+		return h.findFrom(w, r, tenant, v.Get("source"), id)
 	}
 	recs, err := h.Store.Lookup(r.Context(), tenant, id, maxCandidates+1)
 	if err != nil {
 		writeStoreError(w, err)
-		return
+		return store.Record{}, false
 	}
 	switch len(recs) {
 	case 0:
 		problem.Write(w, problem.New(http.StatusNotFound, "id", fmt.Sprintf("no event %q for this tenant", id)))
 	case 1:
-		h.writeEvent(w, recs[0])
+		return recs[0], true
 	default:
-		writeAmbiguous(w, id, recs)
+		writeAmbiguous(w, id, recs, href)
 	}
+	return store.Record{}, false
 }
 
-func (h *Handler) getFrom(w http.ResponseWriter, r *http.Request, tenant, source, id string) {
+func (h *Handler) findFrom(w http.ResponseWriter, r *http.Request, tenant, source, id string) (store.Record, bool) {
 	if source == "" {
 		problem.Write(w, problem.New(http.StatusBadRequest, "source", "must name the event's source (a CloudEvents source is never empty)"))
-		return
+		return store.Record{}, false
 	}
 	rec, err := h.Store.Get(r.Context(), tenant, source, id)
 	if errors.Is(err, store.ErrNotFound) {
 		problem.Write(w, problem.New(http.StatusNotFound, "id", fmt.Sprintf("no event %q from source %q for this tenant", id, source)))
-		return
+		return store.Record{}, false
 	}
 	if err != nil {
 		writeStoreError(w, err)
-		return
+		return store.Record{}, false
 	}
-	h.writeEvent(w, rec)
-}
-
-func (h *Handler) writeEvent(w http.ResponseWriter, rec store.Record) {
-	w.Header().Set("Content-Type", "application/cloudevents+json")
-	w.Header().Set("Content-Location", EventURL(rec.ID, rec.Source))
-	_, _ = w.Write(h.canonical(rec))
+	return rec, true
 }
 
 // canonical is the event of rec with the canonical dataschema of the schema
@@ -152,8 +181,8 @@ func (h *Handler) canonical(rec store.Record) []byte {
 }
 
 // writeAmbiguous answers 300 Multiple Choices listing recs (at most
-// maxCandidates of them), also as Link headers.
-func writeAmbiguous(w http.ResponseWriter, id string, recs []store.Record) {
+// maxCandidates of them) with the URL href gives each, also as Link headers.
+func writeAmbiguous(w http.ResponseWriter, id string, recs []store.Record, href func(id, source string) string) {
 	reply := Ambiguous{ID: id, Truncated: len(recs) > maxCandidates}
 	recs = recs[:min(len(recs), maxCandidates)]
 	more := ""
@@ -168,7 +197,7 @@ func writeAmbiguous(w http.ResponseWriter, id string, recs []store.Record) {
 		Detail: fmt.Sprintf("%s%d events of this tenant have id %q, from different sources: pick one with ?source=", more, len(recs), id),
 	}
 	for _, rec := range recs {
-		c := Candidate{Source: rec.Source, Type: rec.Type, Href: EventURL(rec.ID, rec.Source)}
+		c := Candidate{Source: rec.Source, Type: rec.Type, Href: href(rec.ID, rec.Source)}
 		if !rec.Time.IsZero() {
 			c.Time = rec.Time.Format(time.RFC3339Nano)
 		}

@@ -44,7 +44,8 @@ func newServer(t *testing.T) (*httptest.Server, string, string) {
 	// id that needs escaping in a path.
 	for i, src := range []string{"/shop", "urn:a&b=c d"} {
 		recs = append(recs, store.Record{Tenant: "acme", ID: "dup/1", Type: "com.acme.order.duplicated", Source: src,
-			Time: base.Add(time.Duration(i) * time.Hour), Event: []byte(fmt.Sprintf(`{"id":"dup/1","source":%q,"tenantid":"acme"}`, src))})
+			Time: base.Add(time.Duration(i) * time.Hour), Event: []byte(fmt.Sprintf(`{"id":"dup/1","source":%q,"tenantid":"acme"}`, src)),
+			Input: []byte(fmt.Sprintf(`{"from":%q}`, src))})
 	}
 	for i := range maxCandidates + 1 {
 		src := fmt.Sprintf("/many/%02d", i)
@@ -220,6 +221,42 @@ func TestGetBySourceAndID(t *testing.T) {
 		p.Status, p.Field = 0, ""
 		if code := get(t, srv.URL+c.path, c.key, &p); code != c.code || p.Status != c.code || p.Field != c.field {
 			t.Errorf("GET %s: %d %+v, want %d naming %s", c.path, code, p, c.code, c.field)
+		}
+	}
+}
+
+// TestGetInput reads an event's data as it arrived, picked as the event is;
+// a record stored without it answers 404.
+func TestGetInput(t *testing.T) {
+	srv, keyA, keyG := newServer(t)
+	var in struct{ From string }
+	path := "/v1/events/dup%2F1/input?source=" + url.QueryEscape("urn:a&b=c d")
+	code, h := getH(t, srv.URL+path, keyA, &in)
+	if code != 200 || in.From != "urn:a&b=c d" || h.Get("Content-Type") != "application/json" || h.Get("Content-Location") != path {
+		t.Fatalf("input of dup/1 from the second source: %d %+v %v", code, in, h)
+	}
+	var amb struct{ Candidates []Candidate }
+	if code := get(t, srv.URL+"/v1/events/dup%2F1/input", keyA, &amb); code != 300 || len(amb.Candidates) != 2 {
+		t.Fatalf("input of an ambiguous id: %d %+v", code, amb)
+	}
+	for _, c := range amb.Candidates {
+		in.From = ""
+		if code := get(t, srv.URL+c.Href, keyA, &in); code != 200 || in.From != c.Source {
+			t.Errorf("following %s: %d %+v", c.Href, code, in)
+		}
+	}
+	var p struct{ Field string }
+	for _, c := range []struct {
+		path, key string
+		code      int
+	}{
+		{"/v1/events/e1/input", keyA, 404},         // stored without input
+		{"/v1/events/dup%2F1/input", keyG, 404},    // another tenant's
+		{"/v1/events/dup%2F1/input", "", 401},      // no key
+		{"/v1/events/e1/input?source=", keyA, 400}, // empty source
+	} {
+		if code := get(t, srv.URL+c.path, c.key, &p); code != c.code {
+			t.Errorf("GET %s: %d, want %d", c.path, code, c.code)
 		}
 	}
 }

@@ -213,15 +213,17 @@ async function findEvent(id, source) {
 
 const attrNames = ['id', 'source', 'type', 'subject', 'time', 'specversion', 'datacontenttype', 'dataschema', 'tenantid'];
 
-// showEvent puts a processed event's input attributes, its data after the
-// rules and what the rules did side by side.
+// showEvent puts a processed event's input (attributes, and its data as it
+// arrived, from GET /v1/events/{id}/input), its data after the rules and
+// what the rules did side by side.
 function showEvent(ev) {
   $('#detail-title').textContent = `Event ${ev.id}`;
-  $('#detail-h1').textContent = 'Input (CloudEvent attributes)';
+  $('#detail-h1').textContent = 'Input (as sent)';
   $('#detail-h2').textContent = 'Processed data (after the rules)';
   $('#detail-h3').textContent = 'Rules';
-  $('#detail-note').textContent = 'The store keeps the processed event: the attributes as sent, the data as the rules left it. Data before the rules is not kept (a dead letter shows its data as received).';
+  $('#detail-note').textContent = '';
   kv($('#detail-attrs'), attrNames.map((k) => [k, ev[k]]));
+  $('#detail-input').textContent = '';
   $('#detail-data').textContent = pretty(ev.data !== undefined ? ev.data : ev.data_base64);
   const split = (s) => (s ? String(s).split(',') : []);
   kv($('#detail-rules'), [
@@ -229,6 +231,16 @@ function showEvent(ev) {
     ['tags', split(ev.ertags)], ['routes', split(ev.erroute)], ['dropped', ev.erdropped], ['bundle', ev.erbundle],
   ]);
   $('#detail').hidden = false;
+  showInput(ev);
+}
+
+// showInput fills in the data of ev as it arrived, unless another detail
+// was opened meanwhile.
+async function showInput(ev) {
+  const p = new URLSearchParams({ source: ev.source });
+  const r = await api(scoped(`/v1/events/${encodeURIComponent(ev.id)}/input`, p));
+  if ($('#detail-title').textContent !== `Event ${ev.id}`) return;
+  $('#detail-input').textContent = r.ok ? pretty(r.body) : 'data as sent: not kept for this event (stored before the store kept it)';
 }
 
 function hideDetail() { $('#detail').hidden = true; }
@@ -315,6 +327,7 @@ function showDeadLetter(d) {
   $('#detail-h2').textContent = 'Data (as received)';
   $('#detail-h3').textContent = 'Why';
   $('#detail-note').textContent = '';
+  $('#detail-input').textContent = '';
   kv($('#detail-attrs'), [['id', e.id], ['source', e.source], ['type', e.type], ['subject', e.subject], ['dataschema', e.dataschema], ['content type', d.content_type]]);
   $('#detail-data').textContent = d.data !== undefined ? pretty(d.data) : (d.data_base64 ? `base64: ${d.data_base64}` : '');
   kv($('#detail-rules'), [['seq', d.seq], ['time', d.time], ['stage', d.stage], ['kind', d.kind], ['field', d.field], ['reason', d.reason],
