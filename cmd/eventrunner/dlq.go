@@ -438,38 +438,11 @@ func (c *dlqClient) do(method, suffix string, q url.Values, in, out any) error {
 	case key == "":
 		return errors.New("--api-key (or EVENTRUNNER_API_KEY) is required, or --admin-key with --tenant")
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
 	u := strings.TrimRight(c.url, "/") + "/v1/dlq" + suffix
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		var p struct{ Detail string }
-		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("%s %s: %s: %s", method, "/v1/dlq"+suffix, resp.Status, p.Detail)
-		}
-		return fmt.Errorf("%s %s: %s", method, "/v1/dlq"+suffix, resp.Status)
-	}
-	return json.Unmarshal(b, out)
+	return callAPI(&http.Client{Timeout: 5 * time.Minute}, method, u, method+" /v1/dlq"+suffix, key, in, out)
 }
 
 func printJSON(out io.Writer, raw json.RawMessage) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -296,41 +295,7 @@ type adminClient struct {
 }
 
 func (c *adminClient) do(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		var p struct{ Detail string }
-		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, p.Detail)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if raw, ok := out.(*rawBody); ok {
-		*raw = b
-		return nil
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return callAPI(c.hc, method, c.base+path, method+" "+path, c.key, in, out)
 }
 
 func (c *adminClient) Create(t tenant.Tenant) (s tenant.Secrets, err error) {
@@ -355,9 +320,6 @@ func (c *adminClient) Creds(id string, expires time.Duration) ([]byte, error) {
 	err := c.do(http.MethodPost, path, nil, &b)
 	return b, err
 }
-
-// rawBody takes a response body as it is.
-type rawBody []byte
 
 func (c *adminClient) Delete(id string) error {
 	return c.do(http.MethodDelete, "/admin/v1/tenants/"+id, nil, nil)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -190,35 +187,5 @@ func (c *wasmClient) do(method, suffix string, in, out any) error {
 	if key == "" {
 		return fmt.Errorf("--api-key (or EVENTRUNNER_API_KEY) is required")
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, strings.TrimRight(c.server, "/")+path+suffix, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		var p struct{ Detail string }
-		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("%s: %s", resp.Status, p.Detail)
-		}
-		return fmt.Errorf("%s", resp.Status)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return callAPI(&http.Client{Timeout: 2 * time.Minute}, method, strings.TrimRight(c.server, "/")+path+suffix, method+" "+path+suffix, key, in, out)
 }
