@@ -167,24 +167,15 @@ whole). When more may follow, it says which --after gives the next page.`,
 			if after > 0 {
 				q.Set("after", strconv.FormatUint(after, 10))
 			}
-			var raw json.RawMessage
-			if err := c.do(http.MethodGet, "", q, nil, &raw); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			var page dlq.Page
-			if err := json.Unmarshal(raw, &page); err != nil {
-				return err
-			}
-			if err := printDeadLetters(cmd.OutOrStdout(), page.DeadLetters); err != nil {
-				return err
-			}
-			if page.Next != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more may follow: eventrunner dlq list --after %d\n", *page.Next)
-			}
-			return nil
+			return callAndPrint(c, http.MethodGet, "", q, nil, cmd.OutOrStdout(), asJSON, func(page *dlq.Page) error {
+				if err := printDeadLetters(cmd.OutOrStdout(), page.DeadLetters); err != nil {
+					return err
+				}
+				if page.Next != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "more may follow: eventrunner dlq list --after %d\n", *page.Next)
+				}
+				return nil
+			})
 		},
 	}
 	s.flags(cmd, false)
@@ -264,18 +255,9 @@ func newDLQShowCmd(c *dlqClient) *cobra.Command {
 			if err := applyConfig(cmd.Flags(), ""); err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do(http.MethodGet, "/"+url.PathEscape(args[0]), nil, nil, &raw); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			var dl dlq.DeadLetter
-			if err := json.Unmarshal(raw, &dl); err != nil {
-				return err
-			}
-			return printDeadLetter(cmd.OutOrStdout(), &dl)
+			return callAndPrint(c, http.MethodGet, "/"+url.PathEscape(args[0]), nil, nil, cmd.OutOrStdout(), asJSON, func(dl *dlq.DeadLetter) error {
+				return printDeadLetter(cmd.OutOrStdout(), dl)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
@@ -345,18 +327,9 @@ the others; --all for every one never redriven).`,
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			if err := c.do(http.MethodPost, "/redrive", nil, sel, &raw); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), raw)
-			}
-			var rep dlq.Report
-			if err := json.Unmarshal(raw, &rep); err != nil {
-				return err
-			}
-			return printReport(cmd.OutOrStdout(), &rep)
+			return callAndPrint(c, http.MethodPost, "/redrive", nil, sel, cmd.OutOrStdout(), asJSON, func(rep *dlq.Report) error {
+				return printReport(cmd.OutOrStdout(), rep)
+			})
 		},
 	}
 	s.flags(cmd, true)
@@ -443,6 +416,23 @@ func (c *dlqClient) do(method, suffix string, q url.Values, in, out any) error {
 		u += "?" + q.Encode()
 	}
 	return callAPI(&http.Client{Timeout: 5 * time.Minute}, method, u, method+" /v1/dlq"+suffix, key, in, out)
+}
+
+// callAndPrint calls the dead-letter API and prints its reply: the JSON as
+// it came (indented) with --json, else decoded into T and printed by human.
+func callAndPrint[T any](c *dlqClient, method, suffix string, q url.Values, in any, out io.Writer, asJSON bool, human func(*T) error) error {
+	var raw json.RawMessage
+	if err := c.do(method, suffix, q, in, &raw); err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(out, raw)
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("%s /v1/dlq%s: the reply: %w", method, suffix, err)
+	}
+	return human(&v)
 }
 
 func printJSON(out io.Writer, raw json.RawMessage) error {
