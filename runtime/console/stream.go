@@ -50,10 +50,13 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, tenantID string
 		return
 	}
 	msgs := make(chan jetstream.Msg, 64)
+	// done ends the callback's wait on a full msgs whichever way the tail
+	// ends (the client went, or the server shuts down): Closed waits for it.
+	done := make(chan struct{})
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
-		case <-ctx.Done():
+		case <-done:
 		}
 	})
 	if err != nil {
@@ -61,6 +64,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, tenantID string
 		return
 	}
 	defer c.closeTail(js, streamName, cons, cc)
+	defer close(done) // runs before closeTail
 	c.writeEvents(w, r, msgs)
 }
 

@@ -155,7 +155,7 @@ func (w *worker) runRules(it *item, bound *boundKBs, f rules.Fact) bool {
 	x.Event.Subject, x.Event.Time, x.Event.TenantID = ev.Subject, ev.Time, ev.TenantID
 	for _, kb := range bound.kbs {
 		start := len(x.Fired)
-		err := execute(kb, x, f)
+		err := rules.Run(kb, x, f)
 		w.e.metrics.fired(it.tenant, kb.Name(), x.Fired[start:])
 		if err != nil {
 			field := kb.Name()

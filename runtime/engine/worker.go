@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -326,14 +325,4 @@ func kindOf(err error) string {
 		return "rule-error"
 	}
 	return "internal"
-}
-
-// execute runs one knowledge base, turning a panic into an error.
-func execute(kb rules.KnowledgeBase, x *rules.Exec, f rules.Fact) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return kb.Execute(x, f)
 }

@@ -47,7 +47,7 @@ func (r *Runner) Run(kb rules.KnowledgeBase, ev *cloudevents.Event) (rules.Fact,
 		return nil, &r.x, fmt.Errorf("data: %w", err)
 	}
 	SetEventAttributes(&r.x.Event, ev)
-	return f, &r.x, kb.Execute(&r.x, f)
+	return f, &r.x, rules.Run(kb, &r.x, f) // a panicking rule is this event's error, not the replay's end
 }
 
 // Binds reports whether kb runs on ev: ev's type is in kb's `on` and ev's

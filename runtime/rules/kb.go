@@ -44,6 +44,18 @@ type KnowledgeBase interface {
 	Execute(x *Exec, fact Fact) error
 }
 
+// Run executes kb over fact as kb.Execute does, turning a panic in the
+// rules into an error, so that one event's failure stays that event's (the
+// engine dead-letters it, a replay reports it).
+func Run(kb KnowledgeBase, x *Exec, fact Fact) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return kb.Execute(x, fact)
+}
+
 // Exec is the reusable per-worker state of rule execution. It is not safe for
 // concurrent use; keep one per goroutine (e.g. in a sync.Pool).
 type Exec struct {
