@@ -27,6 +27,6 @@
 //
 // Imports: clickhouse-go v2, nats.go's jetstream, the Prometheus client,
 // runtime/bus, runtime/cloudevents (decoding events),
-// runtime/tenant/tenantnats (the tenants' streams), runtime/ingest (authentication),
+// runtime/tenant/tenantnats (the tenants' streams), runtime/ingest and runtime/tenant (authentication),
 // runtime/problem (problem details) and the standard library; never generated/ or gen/.
 package analytics

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/problem"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
 // Handler serves GET /v1/stats/counts for the tenant of the caller's API
@@ -42,7 +43,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) counts(w http.ResponseWriter, r *http.Request) {
-	t, err := h.Auth.Authenticate(ingest.APIKey(r))
+	t, err := h.Auth.Authenticate(tenant.APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
 		problem.Write(w, problem.New(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))

@@ -137,7 +137,7 @@ func (c *Console) pageHeaders(next http.Handler) http.Handler {
 // admin key the one ?tenant= names.
 func (c *Console) tenant(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := bearer(r)
+		key := tenant.APIKey(r)
 		if c.isAdminKey(key) {
 			id := r.URL.Query().Get("tenant")
 			if id == "" {
@@ -159,14 +159,6 @@ func (c *Console) tenant(next func(http.ResponseWriter, *http.Request, string)) 
 		}
 		next(w, r, t.ID)
 	}
-}
-
-// bearer is the request's key: Authorization: Bearer, else X-API-Key.
-func bearer(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); len(auth) > 7 && (auth[:7] == "Bearer " || auth[:7] == "bearer ") {
-		return auth[7:]
-	}
-	return r.Header.Get("X-API-Key")
 }
 
 // KBReport is the body of GET /v1/kbs.

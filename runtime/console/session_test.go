@@ -37,7 +37,7 @@ func newTestConsole(t *testing.T, admin string) (*Console, *tenant.Registry) {
 func server(c *Console) http.Handler {
 	mux := http.NewServeMux()
 	c.Register(mux)
-	echo := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "key="+bearer(r)) }
+	echo := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "key="+tenant.APIKey(r)) }
 	mux.HandleFunc("GET /v1/events", echo)
 	mux.HandleFunc("POST /v1/dlq/redrive", echo)
 	mux.HandleFunc("GET /elsewhere", echo)

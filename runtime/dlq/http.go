@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,7 +71,7 @@ func (h *Handler) tenant(next func(http.ResponseWriter, *http.Request, string)) 
 			next(w, r, named)
 			return
 		}
-		t, err := h.Auth.Authenticate(apiKey(r))
+		t, err := h.Auth.Authenticate(tenant.APIKey(r))
 		switch {
 		case err != nil && h.Admin != nil && h.Admin.IsAdmin(r):
 			problem.Write(w, problem.New(http.StatusBadRequest, "tenant", "the admin key acts for a tenant: name it with ?tenant=ID"))
@@ -85,13 +84,6 @@ func (h *Handler) tenant(next func(http.ResponseWriter, *http.Request, string)) 
 			next(w, r, t.ID)
 		}
 	}
-}
-
-func apiKey(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		return strings.TrimSpace(auth[7:])
-	}
-	return r.Header.Get("X-API-Key")
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, tenantID string) {

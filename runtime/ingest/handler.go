@@ -85,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusMethodNotAllowed, "method", "use POST"))
 		return
 	}
-	t, err := h.cfg.Auth.Authenticate(APIKey(r))
+	t, err := h.cfg.Auth.Authenticate(tenant.APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
 		problem.Write(w, problem.New(http.StatusUnauthorized, "Authorization", "missing or unknown API key (send Authorization: Bearer <key> or X-API-Key)"))
@@ -230,13 +230,4 @@ func joinField(idx, field string) string {
 		return idx
 	}
 	return idx + "." + field
-}
-
-// APIKey returns the key of a request: "Authorization: Bearer <key>" or
-// "X-API-Key: <key>".
-func APIKey(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		return strings.TrimSpace(auth[7:])
-	}
-	return r.Header.Get("X-API-Key")
 }

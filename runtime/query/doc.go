@@ -7,6 +7,6 @@
 // Answered events carry the canonical dataschema (Handler.SchemaBase).
 //
 // It imports runtime/store, runtime/cloudevents, runtime/dataschema and
-// runtime/ingest (for authentication), runtime/problem (problem details); never
+// runtime/ingest and runtime/tenant (authentication), runtime/problem (problem details); never
 // generated/ or gen/.
 package query

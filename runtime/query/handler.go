@@ -14,6 +14,7 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/ingest"
 	"github.com/eventrunner/eventrunner/runtime/problem"
 	"github.com/eventrunner/eventrunner/runtime/store"
+	"github.com/eventrunner/eventrunner/runtime/tenant"
 )
 
 // Handler serves the query API.
@@ -48,7 +49,7 @@ type ListReply struct {
 }
 
 func (h *Handler) tenant(w http.ResponseWriter, r *http.Request) (string, bool) {
-	t, err := h.Auth.Authenticate(ingest.APIKey(r))
+	t, err := h.Auth.Authenticate(tenant.APIKey(r))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
 		problem.Write(w, problem.New(http.StatusUnauthorized, "Authorization", "missing or unknown API key"))

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/eventrunner/eventrunner/runtime/problem"
@@ -58,9 +57,9 @@ func (h *AdminHandler) IsAdmin(r *http.Request) bool {
 	if !h.Enabled {
 		return false
 	}
-	key := r.Header.Get("X-Admin-Key")
-	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		key = strings.TrimSpace(auth[7:])
+	key, ok := bearerKey(r)
+	if !ok {
+		key = r.Header.Get("X-Admin-Key")
 	}
 	sum := sha256.Sum256([]byte(key))
 	return key != "" && subtle.ConstantTimeCompare(sum[:], h.KeyHash[:]) == 1

@@ -57,7 +57,7 @@ func (a *API) tenant(next func(http.ResponseWriter, *http.Request, string)) http
 			next(w, r, id)
 			return
 		}
-		t, err := a.Auth.Authenticate(apiKey(r))
+		t, err := a.Auth.Authenticate(tenant.APIKey(r))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
 			tenant.WriteError(w, http.StatusUnauthorized, "missing or unknown API key")
@@ -65,13 +65,6 @@ func (a *API) tenant(next func(http.ResponseWriter, *http.Request, string)) http
 		}
 		next(w, r, t.ID)
 	}
-}
-
-func apiKey(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); len(auth) > 7 && (auth[:7] == "Bearer " || auth[:7] == "bearer ") {
-		return auth[7:]
-	}
-	return r.Header.Get("X-API-Key")
 }
 
 func (a *API) deploy(w http.ResponseWriter, r *http.Request, tenantID string) {
