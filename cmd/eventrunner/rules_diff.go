@@ -59,7 +59,10 @@ that does not load against them (e.g. it binds a schema version this binary
 lacks) is reported as not comparable. The working tree's rules run compiled
 when generated/ is up to date with rules/ and schemas/ (the bundle hash of the
 working tree is the binary's), else interpreted through grule; the report says
-which.
+which. Each knowledge base is replayed on its own, as rules eval --kb runs it;
+serve runs the knowledge bases bound to one schema one after another over the
+same data, so where several share a schema the report shows each one's own
+effect.
 
 Events come from --events (files of structured-mode CloudEvents: JSON lines,
 one object or an array, like rules/<kb>/samples.jsonl), or from the store a
@@ -171,7 +174,7 @@ type progress struct {
 func (p *progress) tick() {
 	p.n++
 	if p.every > 0 && p.n%p.every == 0 {
-		fmt.Fprintf(p.w, "rules diff: %d events replayed, %d changed\n", p.n, p.d.Report().Changed())
+		fmt.Fprintf(p.w, "rules diff: %d events replayed, %d changed\n", p.n, p.d.Changed())
 	}
 }
 

@@ -94,8 +94,8 @@ func TestRulesDiffEvents(t *testing.T) {
 
 	t.Run("unchanged", func(t *testing.T) {
 		r := diffJSON(t, events...)
-		if r.Events != 15 || r.Changed() != 0 {
-			t.Errorf("%d events, %d changed; want 15, 0", r.Events, r.Changed())
+		if r.Events != 15 || r.Changed != 0 {
+			t.Errorf("%d events, %d changed; want 15, 0", r.Events, r.Changed)
 		}
 		if !strings.HasPrefix(r.Working.Engine, "compiled (generated/ is up to date") {
 			t.Errorf("an unchanged copy of the repository runs %q, want compiled", r.Working.Engine)
@@ -184,8 +184,8 @@ func TestRulesDiffEvents(t *testing.T) {
 		editFile(t, grl, lowerBulkThreshold[1], lowerBulkThreshold[0])
 		editFile(t, grl, "rule BulkDiscount", "// reworded, same rule\nrule BulkDiscount")
 		r := diffJSON(t, events...)
-		if r.Changed() != 0 || r.Events != 15 {
-			t.Errorf("a comment changed %d of %d events", r.Changed(), r.Events)
+		if r.Changed != 0 || r.Events != 15 {
+			t.Errorf("a comment changed %d of %d events", r.Changed, r.Events)
 		}
 		if !strings.HasPrefix(r.Working.Engine, "interpreted") {
 			t.Errorf("working rules %q, want interpreted (the GRL differs from generated/)", r.Working.Engine)

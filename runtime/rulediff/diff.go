@@ -26,6 +26,7 @@ type Differ struct {
 	rules   []map[string]*RuleChange // per pair, by rule name
 	samples int
 	events  int
+	changed int // events that changed in at least one knowledge base
 	unbound int
 }
 
@@ -58,7 +59,7 @@ func New(reg *rules.Registry, pairs []Pair, samples int) *Differ {
 // Add replays one event through every comparable pair.
 func (d *Differ) Add(ev *cloudevents.Event) {
 	d.events++
-	bound := false
+	bound, changed := false, false
 	for i, p := range d.pairs {
 		k := d.kbs[i]
 		if k.NotComparable != "" {
@@ -75,6 +76,7 @@ func (d *Differ) Add(ev *cloudevents.Event) {
 			continue
 		}
 		k.Changed++
+		changed = true
 		countRules(d.rules[i], base.Fired, working.Fired)
 		if len(k.Samples) < d.samples {
 			k.Samples = append(k.Samples, Sample{Tenant: ev.TenantID, Source: ev.Source, ID: ev.ID, Diffs: Diffs(&base, &working)})
@@ -83,7 +85,14 @@ func (d *Differ) Add(ev *cloudevents.Event) {
 	if !bound {
 		d.unbound++
 	}
+	if changed {
+		d.changed++
+	}
 }
+
+// Changed counts the events so far that changed in at least one knowledge
+// base (an event two knowledge bases run on counts once).
+func (d *Differ) Changed() int { return d.changed }
 
 // countRules records how each rule's firings differ in one event.
 func countRules(m map[string]*RuleChange, base, working []string) {
@@ -130,7 +139,7 @@ func union(a, b map[string]int) map[string]bool {
 
 // Report returns what was replayed so far.
 func (d *Differ) Report() *Report {
-	r := &Report{Events: d.events, Unbound: d.unbound}
+	r := &Report{Events: d.events, Changed: d.changed, Unbound: d.unbound}
 	for i, k := range d.kbs {
 		k.Rules = k.Rules[:0]
 		for _, c := range d.rules[i] {

@@ -8,8 +8,10 @@ import (
 	"github.com/eventrunner/eventrunner/runtime/rules"
 )
 
-// Outcome is what one knowledge base made of one event: what the engine
-// would store and publish.
+// Outcome is what one knowledge base, run on its own, made of one event:
+// what the engine would store and publish when it is the only knowledge
+// base bound to the event's schema (serve runs several bound to one schema
+// one after another over the same fact).
 type Outcome struct {
 	// Ran is false when the knowledge base does not run on the event (or
 	// does not exist on that side); the rest is then empty.

@@ -18,6 +18,9 @@ type Report struct {
 	// compared runs on, on either side.
 	Events  int `json:"events"`
 	Unbound int `json:"unbound"`
+	// Changed counts the events that changed in at least one knowledge
+	// base.
+	Changed int `json:"changed"`
 	// NotReplayed counts the source's events that could not be replayed
 	// (stored without the data as it arrived); the caller fills it in.
 	NotReplayed int         `json:"not_replayed"`
@@ -67,15 +70,6 @@ type Sample struct {
 	Source string      `json:"source"`
 	ID     string      `json:"id"`
 	Diffs  []FieldDiff `json:"diffs"`
-}
-
-// Changed counts the events that changed in any knowledge base.
-func (r *Report) Changed() int {
-	n := 0
-	for _, k := range r.KBs {
-		n += k.Changed
-	}
-	return n
 }
 
 // WriteText writes the report for people: a summary line per knowledge
