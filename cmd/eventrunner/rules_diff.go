@@ -302,14 +302,11 @@ func parseInstant(flag, s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	t, err := parseWhen(s, now) // dlq.go: the same words as dlq's --since and --until
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%s %q: want an RFC 3339 time (2026-11-28T09:00:00Z) or a duration ago (24h)", flag, s)
-	}
-	return now.Add(-d), nil
+	return t, nil
 }
 
 // contains reports whether an event time (RFC 3339, maybe empty) is in w.

@@ -192,6 +192,16 @@ func AttributeRefusal(err error) *Error {
 	return &Error{Kind: KindAttribute, Reason: err.Error(), Err: err}
 }
 
+// ParseRefusal is the refusal for a structured event cloudevents.Parse
+// refused: malformed JSON (the body), or attributes that break the spec.
+func ParseRefusal(err error) *Error {
+	var syn *cloudevents.SyntaxError
+	if errors.As(err, &syn) {
+		return &Error{Kind: KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
+	}
+	return AttributeRefusal(err)
+}
+
 // schema resolves the schema version of ev: the one dataschema names (see
 // dataschema.ID for the accepted forms), else the latest version of its
 // type; with a base, ev.DataSchema becomes the version's canonical URL.

@@ -228,11 +228,7 @@ func (d *DLQ) eventOf(m *jetstream.RawStreamMsg) (ev *cloudevents.Event, err err
 	if !o.raw() {
 		ev = &cloudevents.Event{}
 		if err := cloudevents.Parse(m.Data, ev); err != nil {
-			var syn *cloudevents.SyntaxError
-			if errors.As(err, &syn) {
-				return nil, &accept.Error{Kind: accept.KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
-			}
-			return nil, accept.AttributeRefusal(err)
+			return nil, accept.ParseRefusal(err)
 		}
 		return ev, nil
 	}

@@ -58,7 +58,7 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 	ct := header(m.header, bus.HeaderContentType)
 	if isCloudEventsType(ct) {
 		if err := cloudevents.Parse(m.data, ev); err != nil {
-			return nil, parseError(err)
+			return nil, accept.ParseRefusal(err)
 		}
 		return ev, nil
 	}
@@ -80,19 +80,11 @@ func (r *Runner) eventOf(m *rawMsg, subjectType string) (*cloudevents.Event, err
 	var ae *cloudevents.AttributeError
 	if ev.SpecVersion != "" || errors.As(err, &ae) && ae.Attribute == "specversion" {
 		if err != nil {
-			return nil, parseError(err)
+			return nil, accept.ParseRefusal(err)
 		}
 		return ev, nil
 	}
 	return r.wrapRaw(m, subjectType)
-}
-
-func parseError(err error) *accept.Error {
-	var syn *cloudevents.SyntaxError
-	if errors.As(err, &syn) {
-		return &accept.Error{Kind: accept.KindMalformed, Field: "body", Reason: syn.Error(), Err: err}
-	}
-	return accept.AttributeRefusal(err)
 }
 
 func isObjectStart(b []byte) bool {
