@@ -115,7 +115,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, tenantID string) 
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, page)
+	tenant.WriteJSON(w, http.StatusOK, page)
 }
 
 // filterOf reads a Filter from query parameters.
@@ -154,7 +154,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, tenantID string) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, dl)
+	tenant.WriteJSON(w, http.StatusOK, dl)
 }
 
 func (h *Handler) redrive(w http.ResponseWriter, r *http.Request, tenantID string) {
@@ -167,7 +167,7 @@ func (h *Handler) redrive(w http.ResponseWriter, r *http.Request, tenantID strin
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, rep)
+	tenant.WriteJSON(w, http.StatusOK, rep)
 }
 
 func (h *Handler) purge(w http.ResponseWriter, r *http.Request, tenantID string) {
@@ -180,7 +180,7 @@ func (h *Handler) purge(w http.ResponseWriter, r *http.Request, tenantID string)
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, map[string]int{"purged": n})
+	tenant.WriteJSON(w, http.StatusOK, map[string]int{"purged": n})
 }
 
 // selection decodes and checks a request's Selection.
@@ -212,10 +212,4 @@ func writeError(w http.ResponseWriter, err error) {
 	default:
 		problem.Write(w, problem.New(http.StatusInternalServerError, "", err.Error()))
 	}
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(v)
 }
