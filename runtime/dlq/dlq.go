@@ -174,7 +174,11 @@ func (d *DLQ) scan(ctx context.Context, tenant string, after uint64, since time.
 	if after == 0 && !since.IsZero() {
 		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, 0, &since
 	}
-	c, err := d.js.CreateConsumer(ctx, bus.StreamDLQ, cfg)
+	var c jetstream.Consumer
+	err = bus.RetrySettling(ctx, func(ctx context.Context) (err error) { // on a cluster, just after a node (re)joined
+		c, err = d.js.CreateConsumer(ctx, bus.StreamDLQ, cfg)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)
 	}
@@ -210,9 +214,25 @@ func (d *DLQ) scan(ctx context.Context, tenant string, after uint64, since time.
 }
 
 // fetch reads up to n messages from c, waiting up to two seconds for them.
+// On a cluster a consumer just created may not be reachable from this
+// node for a moment (no responders): that is tried again within the wait.
 func fetch(ctx context.Context, c jetstream.Consumer, n int) ([]jetstream.Msg, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	for {
+		out, err := fetchOnce(ctx, c, n)
+		if !errors.Is(err, nats.ErrNoResponders) || ctx.Err() != nil {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func fetchOnce(ctx context.Context, c jetstream.Consumer, n int) ([]jetstream.Msg, error) {
 	batch, err := c.Fetch(n, jetstream.FetchContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("dlq: read %s: %w", bus.StreamDLQ, err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
 	"github.com/eventrunner/eventrunner/runtime/bus/natscluster"
@@ -230,10 +231,12 @@ func (e *Env) EngineConns(tb testing.TB) []*nats.Conn {
 
 // Publish stores data in a tenant stream as the engine does (subject
 // er.t.<tenant>.…; the PubAck comes back through the tenant's export of
-// bus.TenantAckSubjects).
+// bus.TenantAckSubjects), with a Nats-Msg-Id of its own as the engine's
+// publishes have, so that a resend after a late PubAck stores it once.
 func (e *Env) Publish(ctx context.Context, subject string, data []byte) error {
 	m := nats.NewMsg(subject)
 	m.Data = data
+	m.Header.Set(bus.HeaderMsgID, nuid.Next())
 	return bus.NewPublisher(e.JS, bus.PublisherOptions{TenantAcks: true}).PublishBatch(ctx, []*nats.Msg{m}, make([]error, 1))
 }
 
