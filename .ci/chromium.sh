@@ -8,8 +8,6 @@ if command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
 echo "== chromium: installing chromium (apt)"
-sudo=
-[ "$(id -u)" = 0 ] || sudo=sudo
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+source "$(dirname "$0")/apt.sh"
+apt_install chromium
 chromium --version

@@ -8,9 +8,7 @@ if [ -d /usr/lib/rustlib/wasm32-unknown-unknown ] && [ -x /usr/bin/rustc ]; then
   exit 0
 fi
 echo "== rust: installing rustc and libstd-rust-dev-wasm32 (apt)"
-sudo=
-[ "$(id -u)" = 0 ] || sudo=sudo
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq rustc libstd-rust-dev-wasm32 >/dev/null
+source "$(dirname "$0")/apt.sh"
+apt_install rustc libstd-rust-dev-wasm32
 /usr/bin/rustc --version
 test -d /usr/lib/rustlib/wasm32-unknown-unknown

@@ -6,6 +6,8 @@
 # except under CI=true, where it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source .ci/apt.sh
+need_node
 dir=cmd/eventrunner/testdata/sdkjs
 echo "== npm ci ($dir): node $(node --version), npm $(npm --version)"
 npm ci --prefix "$dir" --no-audit --no-fund

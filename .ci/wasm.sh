@@ -5,6 +5,8 @@
 # only the Go toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source .ci/apt.sh
+need_node
 dir=runtime/wasm/testdata/asguest
 echo "== npm ci ($dir): node $(node --version), npm $(npm --version)"
 npm ci --prefix "$dir" --no-audit --no-fund
