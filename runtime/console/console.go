@@ -137,8 +137,7 @@ func (c *Console) pageHeaders(next http.Handler) http.Handler {
 // admin key the one ?tenant= names.
 func (c *Console) tenant(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := tenant.APIKey(r)
-		if c.isAdminKey(key) {
+		if c.isAdminKey(tenant.AdminKey(r)) {
 			id := r.URL.Query().Get("tenant")
 			if id == "" {
 				writeProblem(w, http.StatusBadRequest, "tenant", "with the admin key, name the tenant: ?tenant=ID")
@@ -151,7 +150,7 @@ func (c *Console) tenant(next func(http.ResponseWriter, *http.Request, string)) 
 			next(w, r, id)
 			return
 		}
-		t, err := c.cfg.Tenants.Authenticate(key)
+		t, err := c.cfg.Tenants.Authenticate(tenant.APIKey(r))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="eventrunner"`)
 			writeProblem(w, http.StatusUnauthorized, "Authorization", "missing or unknown API key")

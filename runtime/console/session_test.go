@@ -170,20 +170,28 @@ func TestTenantScope(t *testing.T) {
 		path, key string
 		code      int
 		want      string
+		header    string // the header that carries key; default Authorization: Bearer
 	}{
-		"tenant key":                  {"/v1/kbs", acmeKey, 200, `"bundle":"for-acme"`},
-		"tenant key names another":    {"/v1/kbs?tenant=other", acmeKey, 200, `"bundle":"for-acme"`}, // ?tenant= is the admin's only
-		"admin names a tenant":        {"/v1/kbs?tenant=other", adminKey, 200, `"bundle":"for-other"`},
-		"admin names none":            {"/v1/kbs", adminKey, 400, "?tenant=ID"},
-		"admin names an unknown":      {"/v1/kbs?tenant=ghost", adminKey, 404, "no tenant ghost"},
-		"no key":                      {"/v1/kbs", "", 401, "API key"},
-		"no NATS tenancy":             {"/v1/nats", acmeKey, 404, "no NATS access"},
-		"no tenant streams, no tail":  {"/v1/events/stream", acmeKey, 404, "no tenant streams"},
-		"admin key without ?tenant=":  {"/v1/nats", adminKey, 400, "tenant"},
-		"other tenant's own key":      {"/v1/kbs", otherKey, 200, `"bundle":"for-other"`},
-		"session of no tenant at all": {"/v1/kbs", "nope-0123456789abcdef", 401, ""},
+		"admin key as X-Admin-Key":    {"/v1/kbs?tenant=other", adminKey, 200, `"bundle":"for-other"`, "X-Admin-Key"},
+		"tenant key as X-API-Key":     {"/v1/kbs", acmeKey, 200, `"bundle":"for-acme"`, "X-API-Key"},
+		"tenant key as X-Admin-Key":   {"/v1/kbs?tenant=other", acmeKey, 401, "API key", "X-Admin-Key"},
+		"tenant key":                  {"/v1/kbs", acmeKey, 200, `"bundle":"for-acme"`, ""},
+		"tenant key names another":    {"/v1/kbs?tenant=other", acmeKey, 200, `"bundle":"for-acme"`, ""}, // ?tenant= is the admin's only
+		"admin names a tenant":        {"/v1/kbs?tenant=other", adminKey, 200, `"bundle":"for-other"`, ""},
+		"admin names none":            {"/v1/kbs", adminKey, 400, "?tenant=ID", ""},
+		"admin names an unknown":      {"/v1/kbs?tenant=ghost", adminKey, 404, "no tenant ghost", ""},
+		"no key":                      {"/v1/kbs", "", 401, "API key", ""},
+		"no NATS tenancy":             {"/v1/nats", acmeKey, 404, "no NATS access", ""},
+		"no tenant streams, no tail":  {"/v1/events/stream", acmeKey, 404, "no tenant streams", ""},
+		"admin key without ?tenant=":  {"/v1/nats", adminKey, 400, "tenant", ""},
+		"other tenant's own key":      {"/v1/kbs", otherKey, 200, `"bundle":"for-other"`, ""},
+		"session of no tenant at all": {"/v1/kbs", "nope-0123456789abcdef", 401, "", ""},
 	} {
-		w := do(h, "GET", tc.path, "", map[string]string{"Authorization": "Bearer " + tc.key}, "")
+		hdr := map[string]string{"Authorization": "Bearer " + tc.key}
+		if tc.header != "" {
+			hdr = map[string]string{tc.header: tc.key}
+		}
+		w := do(h, "GET", tc.path, "", hdr, "")
 		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.want) {
 			t.Errorf("%s: %d %s, want %d with %q", name, w.Code, w.Body, tc.code, tc.want)
 		}

@@ -57,10 +57,7 @@ func (h *AdminHandler) IsAdmin(r *http.Request) bool {
 	if !h.Enabled {
 		return false
 	}
-	key, ok := bearerKey(r)
-	if !ok {
-		key = r.Header.Get("X-Admin-Key")
-	}
+	key := AdminKey(r)
 	sum := sha256.Sum256([]byte(key))
 	return key != "" && subtle.ConstantTimeCompare(sum[:], h.KeyHash[:]) == 1
 }

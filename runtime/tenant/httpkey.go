@@ -14,6 +14,15 @@ func APIKey(r *http.Request) string {
 	return r.Header.Get("X-API-Key")
 }
 
+// AdminKey is the admin key a request presents: Authorization: Bearer,
+// else X-Admin-Key (what the admin API and the console's admin view read).
+func AdminKey(r *http.Request) string {
+	if key, ok := bearerKey(r); ok {
+		return key
+	}
+	return strings.TrimSpace(r.Header.Get("X-Admin-Key"))
+}
+
 // bearerKey is the key of "Authorization: Bearer <key>" (the scheme in any
 // case, the key trimmed).
 func bearerKey(r *http.Request) (string, bool) {
