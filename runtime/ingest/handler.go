@@ -210,9 +210,24 @@ func writeResults(w http.ResponseWriter, contentType string, results []Result) {
 		}{p, reply})
 		return
 	}
+	if retryable(results) {
+		w.Header().Set("Retry-After", "1") // as problem.Write does for a single event
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(reply)
+}
+
+// retryable reports whether some event was not stored for a passing reason
+// (503: a leader election, NATS unreachable): the producer should send
+// those again, and Retry-After says when.
+func retryable(results []Result) bool {
+	for _, r := range results {
+		if r.Status == http.StatusServiceUnavailable {
+			return true
+		}
+	}
+	return false
 }
 
 // indexFields prefixes the fields of an event's problem with its index in
