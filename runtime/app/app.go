@@ -118,11 +118,7 @@ func Start(ctx context.Context, cfg Config, reg *rules.Registry, log *slog.Logge
 // get their own: the server reads each client connection on one goroutine,
 // so a shared connection serialises all of the engine's traffic on one core.
 func (a *App) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
-	opts, err := a.natsClientOptions()
-	if err != nil {
-		return nil, nil, err
-	}
-	nc, err := bus.Connect(a.natsURL, append(opts, nats.Name(name))...)
+	nc, err := connectEngine(a.cfg, a.tn.keys, a.natsURL, name)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -132,10 +132,8 @@ func (a *App) startAccounts(ctx context.Context) error {
 	return nil
 }
 
-// natsClientOptions are the engine's credentials: its user in the engine
+// engineOptions are the engine's credentials: its user in the engine
 // account when eventrunner is the operator, else the configured ones.
-func (a *App) natsClientOptions() ([]nats.Option, error) { return engineOptions(a.cfg, a.tn.keys) }
-
 func engineOptions(cfg Config, keys *tenantnats.Keys) ([]nats.Option, error) {
 	if keys == nil {
 		return cfg.NATS.Options(true)
@@ -158,11 +156,21 @@ func ConnectExternal(cfg Config, name string) (*nats.Conn, error) {
 			return nil, err
 		}
 	}
+	return connectEngine(cfg, keys, cfg.NATS.URL(), name)
+}
+
+// connectEngine connects to url with the engine's credentials; when they
+// are the user's own (no operator key), a refusal names their flags.
+func connectEngine(cfg Config, keys *tenantnats.Keys, url, name string) (*nats.Conn, error) {
 	opts, err := engineOptions(cfg, keys)
 	if err != nil {
 		return nil, err
 	}
-	return bus.Connect(cfg.NATS.URL(), append(opts, nats.Name(name))...)
+	nc, err := bus.Connect(url, append(opts, nats.Name(name))...)
+	if err != nil && keys == nil {
+		return nil, cfg.NATS.Refused(err)
+	}
+	return nc, err
 }
 
 // transportOptions are the TLS and reconnect settings every connection to

@@ -50,7 +50,8 @@ func (c ClientConfig) Auth() bool {
 	return c.CredsFile != "" || c.NKeyFile != "" || c.User != "" || c.Token != ""
 }
 
-// Check reports every problem of c, naming the flag at fault.
+// Check reports every problem of c, naming the flag at fault, in a fixed
+// order.
 func (c ClientConfig) Check() error {
 	var errs []error
 	n := 0
@@ -65,16 +66,23 @@ func (c ClientConfig) Check() error {
 	if c.Password != "" && c.User == "" {
 		errs = append(errs, errors.New("nats-password: needs nats-user"))
 	}
+	if c.User != "" && c.Password == "" {
+		errs = append(errs, errors.New("nats-user: needs nats-password"))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("nats-tls-cert and nats-tls-key: give both or neither"))
 	}
-	for flag, path := range map[string]string{"nats-creds": c.CredsFile, "nats-nkey": c.NKeyFile,
-		"nats-tls-ca": c.TLSCA, "nats-tls-cert": c.TLSCert, "nats-tls-key": c.TLSKey} {
-		if path == "" {
+	for _, f := range c.files() {
+		if f.value == "" {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
+		if _, err := os.Stat(f.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.flag, err))
+		}
+	}
+	if !c.External() {
+		if set := c.setFlags(); len(set) > 0 {
+			errs = append(errs, fmt.Errorf("%s: only with nats-url (the embedded server takes neither credentials nor TLS)", strings.Join(set, ", ")))
 		}
 	}
 	for _, u := range c.URLs {
@@ -86,6 +94,27 @@ func (c ClientConfig) Check() error {
 		errs = append(errs, errors.New("nats-connect-timeout, nats-reconnect-wait, nats-reconnect-buffer: must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+type setting struct{ flag, value string }
+
+// files are c's file settings by flag, in the order flags are documented.
+func (c ClientConfig) files() []setting {
+	return []setting{{"nats-creds", c.CredsFile}, {"nats-nkey", c.NKeyFile},
+		{"nats-tls-ca", c.TLSCA}, {"nats-tls-cert", c.TLSCert}, {"nats-tls-key", c.TLSKey}}
+}
+
+// setFlags names the credential and TLS flags c sets: they mean nothing
+// without servers to connect to.
+func (c ClientConfig) setFlags() []string {
+	var set []string
+	for _, f := range []setting{{"nats-creds", c.CredsFile}, {"nats-nkey", c.NKeyFile}, {"nats-user", c.User},
+		{"nats-password", c.Password}, {"nats-token", c.Token}, {"nats-tls-ca", c.TLSCA}, {"nats-tls-cert", c.TLSCert}, {"nats-tls-key", c.TLSKey}} {
+		if f.value != "" {
+			set = append(set, f.flag)
+		}
+	}
+	return set
 }
 
 // Options turns c into nats.Go options: TLS and tuning always, credentials
@@ -126,4 +155,27 @@ func (c ClientConfig) Options(withAuth bool) ([]nats.Option, error) {
 		opts = append(opts, nats.Token(c.Token))
 	}
 	return opts, nil
+}
+
+// Refused adds to a refusal of the server (nats.ErrAuthorization) which of
+// c's credentials it refused, by flag, so that the user knows what to fix;
+// other errors are returned as they are.
+func (c ClientConfig) Refused(err error) error {
+	if !errors.Is(err, nats.ErrAuthorization) {
+		return err
+	}
+	var what string
+	switch {
+	case c.CredsFile != "":
+		what = "the user of nats-creds " + c.CredsFile
+	case c.NKeyFile != "":
+		what = "the nkey of nats-nkey " + c.NKeyFile
+	case c.User != "":
+		what = fmt.Sprintf("nats-user %q with that nats-password", c.User)
+	case c.Token != "":
+		what = "nats-token"
+	default:
+		what = "a login without credentials: give nats-creds, nats-nkey, nats-user and nats-password, or nats-token"
+	}
+	return fmt.Errorf("%w: the server refused %s", err, what)
 }
