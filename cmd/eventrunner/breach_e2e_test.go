@@ -35,23 +35,54 @@ func engineJS(t *testing.T, s *server, dataDir string) jetstream.JetStream {
 	return js
 }
 
-// TestServeForgedAdvisoryBreach replays the reported attack against serve:
-// tenant evil publishes a forged max-deliveries advisory naming victim's
-// stream as a raw event (it is dead-lettered into evil's own stream), then
-// creates a push consumer on its stream delivering to the subject of the
-// engine's advisory handler. Before tenants had accounts, the engine took
-// the delivery for the server's advisory, copied victim's message to the
-// DLQ and deleted it. Now the delivery stays in evil's account.
+// TestServeForgedAdvisoryBreach replays the reported attack
+// (forgedAdvisoryAttack) against serve on its embedded server.
 func TestServeForgedAdvisoryBreach(t *testing.T) {
 	dir := t.TempDir()
 	victim := createTenant(t, "victim", "--data-dir", dir)
 	evil := createTenant(t, "evil", "--data-dir", dir)
 	s := startServer(t, dir)
-	if code, _, b := request(t, "POST", s.httpURL+"/v1/events", victim.APIKey, "application/cloudevents+json", iotEvent("victim-1", 70)); code != 202 {
-		t.Fatalf("victim post: %d %s", code, b)
-	}
+	forgedAdvisoryAttack(t, s, s.natsURL, engineJS(t, s, dir), victim, evil)
+	s.stop(t)
+}
+
+// TestServeForgedAdvisoryBreachOnCluster replays the same attack against
+// serve on a real 3-node NATS cluster whose operator is eventrunner's
+// (tenant accounts pushed to every node's resolver), streams R3.
+func TestServeForgedAdvisoryBreachOnCluster(t *testing.T) {
+	c, seed, keys := operatorCluster(t)
+	s := startServer(t, t.TempDir(), "--nats-url", c.ConnectURL(), "--nats-operator-key", seed, "--nats-replicas", "3", "--admin-key", clusterAdminKey)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve:\n%s", s.stderr)
+		}
+	})
+	victim := adminCreate(t, s, "victim")
+	evil := adminCreate(t, s, "evil")
+	forgedAdvisoryAttack(t, s, c.ConnectURL(), engineJetStream(t, c, keys), victim, evil)
+	s.stop(t)
+}
+
+// forgedAdvisoryAttack is the reported attack against s (serve, its NATS
+// at natsURL; engine is the test's view as the engine): tenant evil
+// publishes a forged max-deliveries advisory naming victim's stream as a
+// raw event (it is dead-lettered into evil's own stream), then creates
+// push consumers on its stream delivering to the subjects of the engine's
+// and the runner's advisory handlers. Before tenants had accounts, the
+// engine took the delivery for the server's advisory, copied victim's
+// message to the DLQ and deleted it. Now the delivery stays in evil's
+// account: nothing reaches the engine's advisory subjects, victim's message
+// stays, victim has no dead letter and the engine logs nothing about it.
+func forgedAdvisoryAttack(t *testing.T, s *server, natsURL string, engine jetstream.JetStream, victim, evil tenant.Secrets) {
+	t.Helper()
+	// A 503 (streams still electing leaders on a fresh cluster) is retried
+	// as a producer would.
+	waitStatus(t, "victim's event to be accepted", 202, func() int {
+		code, _, _ := request(t, "POST", s.httpURL+"/v1/events", victim.APIKey, "application/cloudevents+json", iotEvent("victim-1", 70))
+		return code
+	})
 	waitGet(t, s.httpURL+"/v1/events/victim-1", victim.APIKey)
-	vnc, err := nats.Connect(s.natsURL, tenantnats.ClientOptions("victim", victim.APIKey)...)
+	vnc, err := nats.Connect(natsURL, tenantnats.ClientOptions(victim.Tenant, victim.APIKey)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,27 +90,44 @@ func TestServeForgedAdvisoryBreach(t *testing.T) {
 	vjs, _ := jetstream.New(vnc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	before, err := vjs.Stream(ctx, tenantnats.StreamName("victim"))
+	victimMsgs := func() uint64 {
+		st, err := vjs.Stream(ctx, tenantnats.StreamName(victim.Tenant))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.CachedInfo().State.Msgs
+	}
+	for deadline := time.Now().Add(10 * time.Second); victimMsgs() != 1 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := victimMsgs(); n != 1 {
+		t.Fatalf("victim's stream holds %d messages, want 1", n)
+	}
+	// What the engine's account sees on the advisory subjects (its handlers
+	// subscribe there): the server's own advisories only, none naming victim.
+	advisories, err := engine.Conn().SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := before.CachedInfo().State.Msgs; n != 1 {
-		t.Fatalf("victim's stream holds %d messages, want 1", n)
+	defer advisories.Unsubscribe()
+	if err := engine.Conn().Flush(); err != nil {
+		t.Fatal(err)
 	}
 
-	enc, err := nats.Connect(s.natsURL, tenantnats.ClientOptions("evil", evil.APIKey)...)
+	enc, err := nats.Connect(natsURL, tenantnats.ClientOptions(evil.Tenant, evil.APIKey)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer enc.Close()
 	ejs, _ := jetstream.New(enc)
+	evilStream := tenantnats.StreamName(evil.Tenant)
 	advisory := `{"type":"io.nats.jetstream.advisory.v1.max_deliver","id":"x","timestamp":"2026-12-01T00:00:00Z","stream":"` +
-		tenantnats.StreamName("victim") + `","consumer":"engine","stream_seq":1,"deliveries":5}`
-	if _, err := ejs.Publish(ctx, "er.raw.evil", []byte(advisory)); err != nil {
+		tenantnats.StreamName(victim.Tenant) + `","consumer":"engine","stream_seq":1,"deliveries":5}`
+	if _, err := ejs.Publish(ctx, "er.raw."+evil.Tenant, []byte(advisory)); err != nil {
 		t.Fatal(err)
 	}
 	// The forged advisory comes back as evil's own dead letter.
-	dl, err := ejs.OrderedConsumer(ctx, tenantnats.StreamName("evil"), jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.dlq.evil"}})
+	dl, err := ejs.OrderedConsumer(ctx, evilStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"er.dlq." + evil.Tenant}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,37 +139,43 @@ func TestServeForgedAdvisoryBreach(t *testing.T) {
 		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + bus.StreamRaw + ".runner",
 	} {
 		name := "evil" + string(rune('a'+i))
-		req, _ := json.Marshal(map[string]any{"stream_name": tenantnats.StreamName("evil"), "config": map[string]any{
-			"durable_name": name, "deliver_subject": deliver, "filter_subject": "er.dlq.evil", "ack_policy": "none", "deliver_policy": "all"}})
-		m, err := enc.Request("$JS.API.CONSUMER.DURABLE.CREATE."+tenantnats.StreamName("evil")+"."+name, req, 5*time.Second)
+		req, _ := json.Marshal(map[string]any{"stream_name": evilStream, "config": map[string]any{
+			"durable_name": name, "deliver_subject": deliver, "filter_subject": "er.dlq." + evil.Tenant, "ack_policy": "none", "deliver_policy": "all"}})
+		m, err := enc.Request("$JS.API.CONSUMER.DURABLE.CREATE."+evilStream+"."+name, req, 10*time.Second)
 		if err != nil || strings.Contains(string(m.Data), `"error"`) {
 			t.Fatalf("evil's push consumer: %v %s", err, m.Data)
 		}
 	}
-	// The server delivered the forgery (in evil's account) a few times by now.
+	// Had the deliveries crossed into the engine's account, they would
+	// have arrived and been acted on by now.
 	time.Sleep(3 * time.Second)
-	after, err := vjs.Stream(ctx, tenantnats.StreamName("victim"))
-	if err != nil {
-		t.Fatal(err)
+	for {
+		m, err := advisories.NextMsg(10 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(m.Data), tenantnats.StreamName(victim.Tenant)) || strings.Contains(string(m.Data), `"id":"x"`) {
+			t.Errorf("the forgery reached the engine's account on %s: %s", m.Subject, m.Data)
+		}
 	}
-	if n := after.CachedInfo().State.Msgs; n != 1 {
+	if n := victimMsgs(); n != 1 {
 		t.Errorf("victim's stream holds %d messages, want 1", n)
 	}
-	if _, err := after.GetMsg(ctx, 1); err != nil {
+	if st, err := vjs.Stream(ctx, tenantnats.StreamName(victim.Tenant)); err != nil {
+		t.Error(err)
+	} else if _, err := st.GetMsg(ctx, 1); err != nil {
 		t.Errorf("victim's message 1: %v", err)
 	}
-	js := engineJS(t, s, dir)
-	dlq, err := js.Stream(ctx, bus.StreamDLQ)
+	dlq, err := engine.Stream(ctx, bus.StreamDLQ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := dlq.GetLastMsgForSubject(ctx, "er.dlq.victim"); err == nil {
+	if m, err := dlq.GetLastMsgForSubject(ctx, "er.dlq."+victim.Tenant); err == nil {
 		t.Errorf("victim has a dead letter: %v %s", m.Header, m.Data)
 	}
-	if strings.Contains(s.stderr.String(), "dead-letter") && strings.Contains(s.stderr.String(), "victim") {
+	if strings.Contains(s.stderr.String(), "dead-letter") && strings.Contains(s.stderr.String(), victim.Tenant) {
 		t.Errorf("the engine acted on the forgery:\n%s", s.stderr)
 	}
-	s.stop(t)
 }
 
 // TestServeUpgradesToAccounts starts serve on a data directory written

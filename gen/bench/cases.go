@@ -39,7 +39,8 @@ var Loads = []struct {
 	{"many", func(n int) int { return n / 2 }},
 }
 
-// Cases lists every row: rules at each size and load, then codecs.
+// Cases lists every row: rules at each size and load, then codecs, then
+// the CloudEvents readers against sdk-go.
 func Cases() []Case {
 	var cs []Case
 	for _, n := range Sizes {
@@ -52,7 +53,8 @@ func Cases() []Case {
 			cs = append(cs, ruleCase(kb, g, l.Name, l.Fires(n)))
 		}
 	}
-	return append(cs, codecCases()...)
+	cs = append(cs, codecCases()...)
+	return append(cs, cloudEventCases()...)
 }
 
 func ruleCase(kb rules.KnowledgeBase, g *gruleKB, load string, fires int) Case {

@@ -1,6 +1,7 @@
-// Package bench measures eventrunner's generated code against its baselines
+// Package bench measures eventrunner's code against its baselines
 // in one run: compiled knowledge bases against grule with a reused
-// knowledge-base instance, and generated codecs against encoding/json. The
+// knowledge-base instance, generated codecs against encoding/json, and the
+// hand-written CloudEvents readers (runtime/cloudevents) against sdk-go. The
 // Go benchmarks in this package and `make bench` (cmd/benchtable) run the
 // same cases.
 //
