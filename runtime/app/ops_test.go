@@ -166,20 +166,36 @@ func TestReadyzWhenNATSIsDown(t *testing.T) {
 }
 
 // TestReadyzWhenAStreamHasNoLeader: two of the three nodes of an R3
-// cluster stop, so the streams lose their quorum while the process stays
-// connected to the third; /readyz answers 503 naming the streams, and 200
-// again by itself once the nodes are back.
+// cluster, ER_PROC's leader among them, are killed, so the streams lose
+// their quorum while the process stays connected to the third; /readyz
+// answers 503 naming the streams, ingest 503 with Retry-After, and /readyz
+// 200 again by itself once the nodes are back.
 func TestReadyzWhenAStreamHasNoLeader(t *testing.T) {
 	c := natscluster.Start(t, natscluster.Options{Name: "readyz"})
 	a, _ := startOn(t, c.URLs(), Config{NATSReplication: bus.Replication{Replicas: 3}}, nil)
 	waitReadyz(t, a, "at start", 15*time.Second, http.StatusOK, allOK)
 
-	c.Stop(1)
-	c.Stop(2)
+	// The survivor is not ER_PROC's leader: a leader that lost its quorum
+	// answers as leader until it notices (seconds, up to 20 s here).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	leader, err := bus.StreamLeader(ctx, a.js, bus.StreamProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor := (c.Index(leader) + 1) % c.Nodes()
+	phase := time.Now()
+	var killed []int
+	for i := range c.Nodes() {
+		if i != survivor {
+			c.Kill(i)
+			killed = append(killed, i)
+		}
+	}
 	down := waitReadyz(t, a, "2 of 3 nodes down", 20*time.Second, http.StatusServiceUnavailable, func(ch map[string]string) bool {
 		return ch["nats"] == "ok" && ch["stream "+bus.StreamProc] != "ok" && ch["stream "+bus.StreamProc] != ""
 	})
-	t.Logf("2 of 3 nodes down: %v", down)
+	t.Logf("2 of 3 nodes down: /readyz 503 after %s: %v", time.Since(phase).Round(time.Millisecond), down)
 	if !strings.Contains(down["stream "+bus.StreamProc], bus.StreamProc) {
 		t.Errorf("reason %q does not name the stream", down["stream "+bus.StreamProc])
 	}
@@ -197,9 +213,12 @@ func TestReadyzWhenAStreamHasNoLeader(t *testing.T) {
 	}
 	t.Logf("ingest without a quorum: %d after %s", res.StatusCode, time.Since(start).Round(time.Millisecond))
 
-	c.Restart(1)
-	c.Restart(2)
+	phase = time.Now()
+	for _, i := range killed {
+		c.Restart(i)
+	}
 	waitReadyz(t, a, "nodes back", 30*time.Second, http.StatusOK, allOK)
+	t.Logf("nodes back: /readyz 200 after %s", time.Since(phase).Round(time.Millisecond))
 }
 
 // TestRoles: a process serves the routes and runs the consumers of its
