@@ -29,6 +29,8 @@ type tenantOps interface {
 	// Creds issues a NATS .creds file of a user of the tenant's account
 	// (expires zero: never).
 	Creds(id string, expires time.Duration) ([]byte, error)
+	// Export is every stored tenant as a tenants file.
+	Export() ([]byte, error)
 }
 
 // tenantTarget holds the flags that choose where tenants live.
@@ -78,6 +80,8 @@ type fileOps struct {
 
 func (f fileOps) List() ([]tenant.Tenant, error) { return f.Registry.List(), nil }
 
+func (f fileOps) Export() ([]byte, error) { return tenant.Encode(f.Registry.List()) }
+
 func (f fileOps) Creds(id string, expires time.Duration) ([]byte, error) {
 	if _, ok := f.Registry.Get(id); !ok {
 		return nil, fmt.Errorf("tenant %s: %w", id, tenant.ErrNotFound)
@@ -110,11 +114,13 @@ A tenant's API key authenticates HTTP requests and is its NATS password
 (user = tenant id): NATS logs it into the tenant's own account. Its signing
 seed signs its WASM modules. Both are printed once, at creation; only the
 key's SHA-256 and the seed's public key are kept. ` + "`tenant creds`" + ` writes a
-NATS .creds file for the tenant's account instead of a password.`,
+NATS .creds file for the tenant's account instead of a password.
+` + "`tenant export`" + ` writes the registry (a cluster's shared one with --server) as a
+tenants file, which serve --tenants-file imports.`,
 	}
 	target.flags(cmd)
 	cmd.AddCommand(newTenantCreateCmd(&target), newTenantListCmd(&target), newTenantRotateCmd(&target), newTenantDeleteCmd(&target),
-		newTenantCredsCmd(&target))
+		newTenantCredsCmd(&target), newTenantExportCmd(&target))
 	return cmd
 }
 
@@ -274,6 +280,45 @@ Without --server it needs the NATS operator seed: the embedded server's
 	return cmd
 }
 
+func newTenantExportCmd(target *tenantTarget) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write every tenant as a tenants file (the format serve --tenants-file imports)",
+		Long: `export writes the tenants registry in the tenants.yaml format: with --server,
+the running engine's (on a cluster, the shared ER_TENANTS bucket every
+process follows), else the tenants file. It holds each API key's SHA-256
+digest, never a key, so the keys keep working where the file is imported:
+serve --tenants-file FILE on a new data directory or cluster (tenants the
+cluster's registry already has are kept as they are). The file is as
+sensitive as the registry: written with mode 0600.`,
+		Example: `  eventrunner tenant export --server http://127.0.0.1:8080 --admin-key "$ADMIN_KEY" -o tenants.yaml
+  eventrunner serve --nats-url nats://new-cluster:4222 --tenants-file tenants.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ops, err := target.ops(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := ops.Export()
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err := cmd.OutOrStdout().Write(b)
+				return err
+			}
+			if err := os.WriteFile(out, b, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (mode 0600); default stdout")
+	return cmd
+}
+
 func printSecrets(w io.Writer, s tenant.Secrets, asJSON bool, what string) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(s)
@@ -318,6 +363,12 @@ func (c *adminClient) Creds(id string, expires time.Duration) ([]byte, error) {
 	}
 	var b rawBody
 	err := c.do(http.MethodPost, path, nil, &b)
+	return b, err
+}
+
+func (c *adminClient) Export() ([]byte, error) {
+	var b rawBody
+	err := c.do(http.MethodGet, "/admin/v1/tenants.yaml", nil, &b)
 	return b, err
 }
 

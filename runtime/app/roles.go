@@ -86,11 +86,19 @@ func (a *App) forRole(r Role, step func(context.Context) error) func(context.Con
 	}
 }
 
-// warnLocalStore says what the query API cannot see: with several processes
-// on one NATS, each embedded Pebble store holds only what its own engine
-// stored.
+// warnLocalStore says what a local store cannot share: with several
+// processes on one external NATS, each embedded Pebble store holds only
+// what its own engine stored. It fires for every role that opens the store,
+// not only the query role: an engine-only process storing into its own
+// Pebble loses those events to every query API (none reads its disk), which
+// is the same mistake seen from the writing side.
 func (a *App) warnLocalStore() {
-	if a.cfg.NATS.External() && a.cfg.Cassandra.Hosts == "" && a.cfg.Roles.Has(RoleQuery) {
-		a.log.Warn("the query API reads this process's embedded Pebble store, which holds only the events this process's engine stored; with several engine processes on one NATS, use a shared store (--cassandra-hosts)")
+	if !a.cfg.NATS.External() || a.cfg.Cassandra.Hosts != "" || !a.cfg.Roles.needsStore() {
+		return
 	}
+	why := "the query API reads this process's embedded Pebble store, which holds only the events this process's engine stored"
+	if !a.cfg.Roles.Has(RoleQuery) {
+		why = "the engine stores into this process's embedded Pebble store, which no other process's query API reads"
+	}
+	a.log.Warn(why+"; with several engine processes on one NATS, use a shared store (--cassandra-hosts)", "roles", a.cfg.Roles.String())
 }

@@ -81,14 +81,32 @@ func RetrySettling(ctx context.Context, op func(ctx context.Context) error) erro
 		err := op(actx)
 		cancel()
 		if err == nil || !settling(err) || ctx.Err() != nil {
-			return err
+			return explainMoveAndScale(err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return explainMoveAndScale(err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// jsErrCodeMoveAndScale is the server's "can not move and scale a stream in
+// a single update" (JSStreamMoveAndScaleErr).
+const jsErrCodeMoveAndScale jetstream.ErrorCode = 10123
+
+// explainMoveAndScale says what to do when JetStream refuses a changed
+// --nats-replicas together with changed --nats-placement-tags: it moves a
+// stream (new placement) and scales it (new replicas) only in separate
+// updates, each converging before the next may start, which a process
+// should not wait out at start-up. Every stream, KV bucket and object
+// store eventrunner ensures goes through RetrySettling, hence here.
+func explainMoveAndScale(err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == jsErrCodeMoveAndScale {
+		return fmt.Errorf("%w: JetStream changes replicas and placement only one at a time: start once with the new --nats-replicas and the current --nats-placement-tags, then with the new tags", err)
+	}
+	return err
 }
 
 // SettlingAttempt bounds one attempt of RetrySettling.
@@ -105,7 +123,9 @@ func settling(err error) bool {
 	if errors.As(err, &api) {
 		switch api.ErrorCode {
 		case 10008, // JetStream system temporarily unavailable (an election)
-			jetstream.JSErrCodeStreamNameInUse,               // created meanwhile with another configuration: update it
+			10124,                              // stream move already in progress: a changed placement still converging
+			10226,                              // stream reconfiguration already in progress: a changed replica count still converging
+			jetstream.JSErrCodeStreamNameInUse, // created meanwhile with another configuration: update it
 			jetstream.JSErrCodeJetStreamNotEnabledForAccount: // the account's JWT is still on its way
 			return true
 		case 10005: // no suitable peers: transient while a peer is still (re)joining

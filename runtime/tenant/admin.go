@@ -15,6 +15,7 @@ import (
 // AdminHandler serves the tenant admin API, guarded by one admin key:
 //
 //	GET    /admin/v1/tenants                  list (no secrets)
+//	GET    /admin/v1/tenants.yaml             every stored tenant as a tenants file (key digests, no keys)
 //	POST   /admin/v1/tenants                  create {id, limits…} → 201 + secrets, once
 //	GET    /admin/v1/tenants/{id}             one tenant
 //	PUT    /admin/v1/tenants/{id}             replace limits and signing keys
@@ -43,6 +44,7 @@ func NewAdminHandler(m *Manager, adminKey string) *AdminHandler {
 // Register adds the routes to mux.
 func (h *AdminHandler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/tenants", h.guard(h.list))
+	mux.HandleFunc("GET /admin/v1/tenants.yaml", h.guard(h.export))
 	mux.HandleFunc("POST /admin/v1/tenants", h.guard(h.create))
 	mux.HandleFunc("GET /admin/v1/tenants/{id}", h.guard(h.get))
 	mux.HandleFunc("PUT /admin/v1/tenants/{id}", h.guard(h.update))
@@ -82,6 +84,29 @@ func (h *AdminHandler) list(w http.ResponseWriter, r *http.Request) {
 		ts[i].KeyHashes = nil
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"tenants": ts})
+}
+
+// export answers the stored tenants in the file format that serve's
+// --tenants-file imports, key digests included so that the keys keep
+// working there. It reads the store, not the registry: the embedded
+// server's demo tenant lives in memory only, with a key of this run.
+func (h *AdminHandler) export(w http.ResponseWriter, r *http.Request) {
+	ts := h.Manager.Registry.List()
+	if h.Manager.Store != nil {
+		var err error
+		if ts, err = h.Manager.Store.Load(); err != nil {
+			WriteError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	b, err := Encode(ts)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
 }
 
 func (h *AdminHandler) get(w http.ResponseWriter, r *http.Request) {

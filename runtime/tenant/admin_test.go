@@ -35,6 +35,8 @@ func TestAdminAPI(t *testing.T) {
 		{"POST", "/admin/v1/tenants", admin, `{"id":"Bad"}`, 422},
 		{"POST", "/admin/v1/tenants", admin, `{"id":"x","bogus":1}`, 400},
 		{"GET", "/admin/v1/tenants/acme", admin, "", 200},
+		{"GET", "/admin/v1/tenants.yaml", "", "", 401},
+		{"GET", "/admin/v1/tenants.yaml", admin, "", 200},
 		{"GET", "/admin/v1/tenants/nope", admin, "", 404},
 		{"PUT", "/admin/v1/tenants/acme", admin, `{"rate_per_sec":7}`, 200},
 		{"POST", "/admin/v1/tenants/acme/rotate-key", admin, "", 200},

@@ -67,9 +67,10 @@ func Parse(b []byte) ([]Tenant, error) {
 	return f.Tenants, nil
 }
 
-// WriteFile writes ts atomically (temporary file, then rename), sorted by
-// id, readable by the owner only: the file holds key digests.
-func WriteFile(path string, ts []Tenant) error {
+// Encode is ts as a tenants file, sorted by id: what WriteFile writes,
+// `eventrunner tenant export` prints and Parse reads back. It holds the
+// keys' SHA-256 digests, never the keys.
+func Encode(ts []Tenant) ([]byte, error) {
 	ts = append([]Tenant(nil), ts...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID })
 	var buf bytes.Buffer
@@ -77,7 +78,17 @@ func WriteFile(path string, ts []Tenant) error {
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(File{Tenants: ts}); err != nil {
-		return fmt.Errorf("tenants file: %w", err)
+		return nil, fmt.Errorf("tenants file: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteFile writes ts atomically (temporary file, then rename), sorted by
+// id, readable by the owner only: the file holds key digests.
+func WriteFile(path string, ts []Tenant) error {
+	b, err := Encode(ts)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("tenants file: %w", err)
@@ -87,7 +98,7 @@ func WriteFile(path string, ts []Tenant) error {
 		return fmt.Errorf("tenants file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("tenants file: %w", err)
 	}

@@ -126,12 +126,19 @@ func (s *KVStore) Modify(id string, change func(old tenant.Tenant, ok bool) (ten
 		if err != nil {
 			return tenant.Tenant{}, fmt.Errorf("tenant registry: %s: %w", id, err)
 		}
+		// A write whose PubAck is lost (the bucket's stream was just scaled
+		// to a new raft group by a changed --nats-replicas) is tried again:
+		// the compare-and-set makes a repeat of one that was stored fail as
+		// changed, and the loop reads it back.
 		var put uint64
-		if rev == 0 {
-			put, err = s.kv.Create(ctx, id, b) // also succeeds over a deletion marker
-		} else {
-			put, err = s.kv.Update(ctx, id, b, rev)
-		}
+		err = bus.RetrySettling(ctx, func(ctx context.Context) (err error) {
+			if rev == 0 {
+				put, err = s.kv.Create(ctx, id, b) // also succeeds over a deletion marker
+			} else {
+				put, err = s.kv.Update(ctx, id, b, rev)
+			}
+			return err
+		})
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
 			// changed under us: read again, after a jittered pause
 			time.Sleep(rand.N(time.Duration(min(attempt+1, 20)) * time.Millisecond))
