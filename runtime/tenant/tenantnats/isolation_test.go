@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,15 @@ var isolation = []struct {
 func TestIsolation(t *testing.T) {
 	for _, c := range isolation {
 		t.Run(c.name, func(t *testing.T) { c.check(t, withEvents(t, tenantnatstest.Start(t, "a", "b"))) })
+	}
+}
+
+// TestClusterIsolation runs the matrix on a 3-node cluster, a fresh one
+// per check: the engine on node 0, the callout on node 1, the tenants on
+// node 2, every stream R3.
+func TestClusterIsolation(t *testing.T) {
+	for _, c := range isolation {
+		t.Run(c.name, func(t *testing.T) { c.check(t, withEvents(t, tenantnatstest.StartCluster(t, "a", "b"))) })
 	}
 }
 
@@ -85,13 +95,16 @@ func checkCredentials(t *testing.T, e *tenantnatstest.Env) {
 		{"token", []nats.Option{nats.Token(e.APIKeys["a"])}, false},
 		{"expired creds", expired.Options(), false},
 	}
-	for _, tt := range tests {
-		nc, err := nats.Connect(e.URL, append(tt.opts, nats.MaxReconnects(0))...)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s: connect err = %v, want ok=%v", tt.name, err, tt.ok)
-		}
-		if nc != nil {
-			nc.Close()
+	// Every node: the callout answers on one, logins come to each.
+	for _, url := range e.NodeURLs() {
+		for _, tt := range tests {
+			nc, err := nats.Connect(url, append(tt.opts, nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...)
+			if (err == nil) != tt.ok {
+				t.Errorf("%s at %s: connect err = %v, want ok=%v", tt.name, url, err, tt.ok)
+			}
+			if nc != nil {
+				nc.Close()
+			}
 		}
 	}
 }
@@ -140,17 +153,23 @@ func checkTenantOwnAccount(t *testing.T, e *tenantnatstest.Env) {
 			t.Fatalf("tenant a read %s", d)
 		}
 	}
+	// Its own core subscription gets the engine's live events, from the
+	// engine on every node (a cluster routes the interest asynchronously).
 	sub, err := nc.SubscribeSync("er.t.a.>")
 	if err != nil {
 		t.Fatal(err)
 	}
 	nc.Flush()
-	if err := e.Publish(ctx, "er.t.a.live", []byte("live")); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != "live" {
-		t.Fatalf("own core subscription: %v", err)
-	}
+	engines := e.EngineConns(t)
+	live := func(i int) string { return fmt.Sprintf("live %d", i) }
+	awaitControls(t, len(engines), func(i int) error { return engines[i].Publish("er.t.a.live", []byte(live(i))) },
+		func(d time.Duration) (string, bool) {
+			m, err := sub.NextMsg(d)
+			if err != nil {
+				return "", false
+			}
+			return string(m.Data), true
+		}, live)
 }
 
 func fetch(t *testing.T, c jetstream.Consumer, n int, ack bool) []string {
@@ -285,6 +304,42 @@ func checkTenantCannotCrossOver(t *testing.T, e *tenantnatstest.Env) {
 				t.Errorf("request %s answered: %.200s", subj, m.Data)
 			}
 		}
+		// The system requests every account imports are answered, by every
+		// node, about a's own account only: with b and the engine connected
+		// to every node, the nodes count a's one connection.
+		for _, url := range e.NodeURLs() {
+			bc, err := nats.Connect(url, append(tenantnats.ClientOptions("b", e.APIKeys["b"]), tenantnatstest.ConnectTimeout)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bc.Close()
+		}
+		others := []string{tenantnats.Public(e.Keys.Engine()), tenantnats.Public(e.Keys.Tenant("b")),
+			tenantnats.Public(e.Keys.System()), tenantnats.Public(e.Keys.Auth())}
+		for _, subj := range []string{"$SYS.REQ.ACCOUNT.PING.CONNZ", "$SYS.REQ.SERVER.PING.CONNZ", "$SYS.REQ.ACCOUNT.PING.STATZ", "$SYS.REQ.USER.INFO"} {
+			answers := gather(t, nc, subj, `{"accounts":true,"subscriptions":true}`)
+			conns := 0
+			for _, m := range answers {
+				for _, other := range others {
+					if bytes.Contains(m, []byte(other)) {
+						t.Errorf("%s from tenant a names account %s: %.300s", subj, other, m)
+					}
+				}
+				var res struct {
+					Data struct {
+						NumConnections int `json:"num_connections"`
+					} `json:"data"`
+				}
+				_ = json.Unmarshal(m, &res)
+				conns += res.Data.NumConnections
+			}
+			if len(answers) == 0 {
+				t.Errorf("%s from tenant a: no answer, want its own account's", subj)
+			}
+			if strings.HasSuffix(subj, "CONNZ") && conns != 1 {
+				t.Errorf("%s from tenant a: %d connections over %d answers, want a's 1", subj, conns, len(answers))
+			}
+		}
 	})
 	t.Run("publish", func(t *testing.T) {
 		before := counts(t, e)
@@ -318,6 +373,29 @@ func checkTenantCannotCrossOver(t *testing.T, e *tenantnatstest.Env) {
 			t.Errorf("raw event stored on %s", raw.Subject)
 		}
 	})
+}
+
+// gather sends a request and returns every answer that came within a
+// quiet 250 ms (each node of a cluster may answer).
+func gather(t *testing.T, nc *nats.Conn, subj, data string) [][]byte {
+	t.Helper()
+	inbox := nc.NewRespInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest(subj, inbox, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for {
+		m, err := sub.NextMsg(250 * time.Millisecond)
+		if err != nil {
+			return out
+		}
+		out = append(out, m.Data)
+	}
 }
 
 func lastMsg(t *testing.T, js jetstream.JetStream, stream string) *jetstream.RawStreamMsg {
@@ -508,58 +586,109 @@ func classifyHandled(err error, leaks *[]string) string {
 
 // checkRotationAndDeletionCloseConnections: revoking a key closes the
 // connections it opened (and only those), deleting a tenant closes all of
-// its connections, each within a second.
+// its connections, each within a second of the change, on every node.
 func checkRotationAndDeletionCloseConnections(t *testing.T, e *tenantnatstest.Env) {
 	second := tenant.NewKey()
 	ta, _ := e.Registry.Get("a")
 	ta.KeyHashes = append(ta.KeyHashes, tenant.HashKey(second))
 	e.Put(t, ta)
-	closed := func(opts ...nats.Option) (*nats.Conn, chan struct{}) {
-		ch := make(chan struct{})
-		nc, err := nats.Connect(e.URL, append(opts, nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(ch) }))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc, ch
-	}
-	_, oldKey := closed(tenantnats.ClientOptions("a", e.APIKeys["a"])...)
-	_, newKey := closed(tenantnats.ClientOptions("a", second)...)
 	creds, _ := e.Keys.TenantCreds("a", time.Time{})
-	_, credsConn := closed(creds.Options()...)
+	// Per node, a connection with each: the key to revoke, the key that
+	// stays, the creds file.
+	var oldKey, newKey, credsConn []conn
+	for _, url := range e.NodeURLs() {
+		oldKey = append(oldKey, closable(t, url, tenantnats.ClientOptions("a", e.APIKeys["a"])...))
+		newKey = append(newKey, closable(t, url, tenantnats.ClientOptions("a", second)...))
+		credsConn = append(credsConn, closable(t, url, creds.Options()...))
+	}
 
 	ta.KeyHashes = []string{tenant.HashKey(second)} // rotate the first key out
-	start := time.Now()
+	changed := nextSecond()
 	e.Put(t, ta)
-	waitClosed(t, oldKey, "the revoked key's connection")
-	t.Logf("revoked key's connection closed after %v", time.Since(start))
+	for _, c := range oldKey {
+		waitClosed(t, c, changed, "the revoked key's connection")
+	}
 	select {
-	case <-newKey:
-		t.Error("the connection of the key that stays was closed")
-	case <-credsConn:
-		t.Error("the creds connection was closed by a key rotation")
+	case <-anyClosed(newKey):
+		t.Error("a connection of the key that stays was closed")
+	case <-anyClosed(credsConn):
+		t.Error("a creds connection was closed by a key rotation")
 	case <-time.After(300 * time.Millisecond):
 	}
-	if _, err := nats.Connect(e.URL, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0))...); err == nil {
-		t.Error("the revoked key still logs in")
+	for _, url := range e.NodeURLs() {
+		if nc, err := nats.Connect(url, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...); err == nil {
+			nc.Close()
+			t.Errorf("the revoked key still logs in at %s", url)
+		}
 	}
 
-	start = time.Now()
+	changed = nextSecond()
 	e.Remove(t, "a")
-	waitClosed(t, newKey, "the deleted tenant's key connection")
-	waitClosed(t, credsConn, "the deleted tenant's creds connection")
-	t.Logf("deleted tenant's connections closed after %v", time.Since(start))
-	if _, err := nats.Connect(e.URL, append(creds.Options(), nats.MaxReconnects(0))...); err == nil {
-		t.Error("the deleted tenant's creds still log in")
+	for _, c := range append(newKey, credsConn...) {
+		waitClosed(t, c, changed, "the deleted tenant's connection")
+	}
+	for _, url := range e.NodeURLs() {
+		if nc, err := nats.Connect(url, append(creds.Options(), nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...); err == nil {
+			nc.Close()
+			t.Errorf("the deleted tenant's creds still log in at %s", url)
+		}
 	}
 }
 
-func waitClosed(t *testing.T, ch chan struct{}, what string) {
+// conn is a connection and the channel its closing closes.
+type conn struct {
+	url    string
+	closed chan struct{}
+}
+
+func closable(t *testing.T, url string, opts ...nats.Option) conn {
+	t.Helper()
+	c := conn{url: url, closed: make(chan struct{})}
+	nc, err := nats.Connect(url, append(opts, nats.NoReconnect(), tenantnatstest.ConnectTimeout,
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return c
+}
+
+// anyClosed is closed as soon as one of cs is.
+func anyClosed(cs []conn) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	for _, c := range cs {
+		go func() {
+			select {
+			case <-c.closed:
+				once.Do(func() { close(ch) })
+			case <-ch:
+			}
+		}()
+	}
+	return ch
+}
+
+// nextSecond waits for the next second to begin and returns the time. A
+// resolver keeps the newer of two account JWTs by issue second, so a
+// change in the second of the account's last one waits for the next
+// (Accounts.push): starting at a new second measures the change itself,
+// not that wait.
+func nextSecond() time.Time {
+	next := time.Now().Truncate(time.Second).Add(time.Second)
+	time.Sleep(time.Until(next))
+	return time.Now()
+}
+
+// waitClosed fails the test unless c is closed within a second of
+// changed, when the change was made (e.Put or e.Remove called).
+func waitClosed(t *testing.T, c conn, changed time.Time, what string) {
 	t.Helper()
 	select {
-	case <-ch:
-	case <-time.After(time.Second):
-		t.Errorf("%s is still open a second later", what)
+	case <-c.closed:
+		t.Logf("%s at %s closed %v after the change", what, c.url, time.Since(changed).Round(time.Millisecond))
+	case <-time.After(time.Until(changed.Add(time.Second))):
+		t.Errorf("%s at %s is still open a second after the change", what, c.url)
 	}
 }
 

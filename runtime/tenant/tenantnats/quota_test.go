@@ -28,29 +28,34 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 	e.Put(t, a)
 
 	t.Run("connections", func(t *testing.T) {
-		connect := func() (*nats.Conn, error) {
-			return nats.Connect(e.URL, append(tenantnats.ClientOptions("a", e.APIKeys["a"]), nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...)
+		// Round the nodes: a cluster counts an account's connections on
+		// all of them.
+		nodes := e.NodeURLs()
+		connect := func(id string, i int) (*nats.Conn, error) {
+			return nats.Connect(nodes[i%len(nodes)], append(tenantnats.ClientOptions(id, e.APIKeys[id]),
+				nats.MaxReconnects(0), tenantnatstest.ConnectTimeout)...)
 		}
-		var err error
 		var conns []*nats.Conn
-		for i := 0; i < 4 && err == nil; i++ {
-			var nc *nats.Conn
-			if nc, err = connect(); err == nil {
-				conns = append(conns, nc)
-				err = nc.FlushTimeout(5 * time.Second)
+		for i := range 3 {
+			nc, err := connect("a", i)
+			if err != nil {
+				t.Fatalf("a's connection %d of 3: %v", i+1, err)
 			}
+			conns = append(conns, nc)
 		}
-		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "maximum account active connections exceeded") {
-			t.Errorf("a's 4th connection with a quota of 3: %v, want refused by the account's connection limit", err)
+		err := overQuota(t, connect, conns)
+		t.Logf("a's 4th connection: %s", err)
+		if !strings.Contains(strings.ToLower(err), "maximum account active connections exceeded") {
+			t.Errorf("a's 4th connection with a quota of 3: %s, want refused by the account's connection limit", err)
 		}
 		// The server counts a closed connection until it has read the
-		// close: wait for a's slots to come back before the next checks
-		// connect as a.
+		// close (and a cluster until the other nodes hear of it): wait for
+		// a's slots to come back before the next checks connect as a.
 		for _, nc := range conns {
 			nc.Close()
 		}
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			nc, err := connect()
+			nc, err := connect("a", 2)
 			if err == nil {
 				nc.Close()
 				break
@@ -59,8 +64,12 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 				t.Fatalf("a cannot connect after closing its connections: %v", err)
 			}
 		}
-		for range 4 {
-			e.TenantConn(t, "b") // fails the test if refused
+		for i := range 4 {
+			nc, err := connect("b", i)
+			if err != nil {
+				t.Fatalf("b's connection %d: %v", i+1, err)
+			}
+			defer nc.Close()
 		}
 	})
 
@@ -73,18 +82,22 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 		return js
 	}
 	ajs, bjs := tenantJS("a"), tenantJS("b")
-	own := jetstream.StreamConfig{Name: "OWN1", Subjects: []string{"own1.>"}, MaxBytes: 48 << 10, Discard: jetstream.DiscardNew}
+	// a's own streams have as many replicas as there are servers, each of
+	// which counts against a's storage: 48 KiB in all of a's 64 KiB.
+	replicas := len(e.NodeURLs())
+	own := jetstream.StreamConfig{Name: "OWN1", Subjects: []string{"own1.>"}, MaxBytes: 48 << 10 / int64(replicas), Discard: jetstream.DiscardNew,
+		Replicas: replicas}
 	for _, js := range []jetstream.JetStream{ajs, bjs} {
 		if _, err := js.CreateStream(ctx, own); err != nil {
 			t.Fatalf("a tenant's first own stream: %v", err)
 		}
 	}
 	t.Run("streams", func(t *testing.T) {
-		_, err := ajs.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN2", Subjects: []string{"own2.>"}, MaxBytes: 1 << 10})
+		_, err := ajs.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN2", Subjects: []string{"own2.>"}, MaxBytes: 1 << 10, Replicas: replicas})
 		if err == nil || !strings.Contains(err.Error(), "maximum number of streams reached") {
 			t.Errorf("a's second own stream with max_streams 1: %v, want the account's stream limit", err)
 		}
-		if _, err := bjs.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN2", Subjects: []string{"own2.>"}}); err != nil {
+		if _, err := bjs.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN2", Subjects: []string{"own2.>"}, Replicas: replicas}); err != nil {
 			t.Errorf("b's second stream: %v", err)
 		}
 	})
@@ -115,12 +128,12 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 			t.Errorf("a's stream without max_bytes: %v, want refused (the account requires max bytes)", err)
 		}
 		bigger := own
-		bigger.MaxBytes = 128 << 10
+		bigger.MaxBytes = 128 << 10 / int64(replicas) // 128 KiB in all
 		if _, err := ajs.UpdateStream(ctx, bigger); err == nil || !strings.Contains(err.Error(), "insufficient storage") {
-			t.Errorf("a's stream grown past max_storage 64 KiB: %v, want insufficient storage", err)
+			t.Errorf("a's stream grown past max_storage 64 KiB (%d replicas): %v, want insufficient storage", replicas, err)
 		}
 		if _, err := bjs.UpdateStream(ctx, bigger); err != nil {
-			t.Errorf("b's stream grown to 128 KiB: %v", err)
+			t.Errorf("b's stream grown to 128 KiB (%d replicas): %v", replicas, err)
 		}
 		// a fills its own stream: refused once full, as the stream says.
 		chunk := make([]byte, 8<<10)
@@ -130,12 +143,12 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 				break
 			}
 		}
-		if err == nil || stored > 48<<10 || !strings.Contains(err.Error(), "maximum bytes exceeded") {
-			t.Errorf("a stored %d bytes into its 48 KiB stream (last error %v)", stored, err)
+		if err == nil || stored > int(own.MaxBytes) || !strings.Contains(err.Error(), "maximum bytes exceeded") {
+			t.Errorf("a stored %d bytes into its %d-byte stream (last error %v)", stored, own.MaxBytes, err)
 		}
-		for range 12 { // 96 KiB: b's stream is 128 KiB
+		for i := range 12 / replicas { // ¾ of b's bigger stream
 			if _, err := bjs.Publish(ctx, "own1.x", chunk); err != nil {
-				t.Fatalf("b's publish: %v", err)
+				t.Fatalf("b's publish %d: %v", i, err)
 			}
 		}
 		// The engine's writes into a's event stream are not starved by a.
@@ -145,4 +158,26 @@ func checkQuotas(t *testing.T, e *tenantnatstest.Env) {
 			}
 		}
 	})
+}
+
+// overQuota opens one connection more than conns (with connect, as tenant
+// a, on the next node) and returns the error that refused it: at login, or,
+// when a cluster's nodes had not yet heard of each other's connections,
+// the error with which a node closed one of a's connections once they had.
+func overQuota(t *testing.T, connect func(id string, i int) (*nats.Conn, error), conns []*nats.Conn) string {
+	t.Helper()
+	nc, err := connect("a", len(conns))
+	if err != nil {
+		return err.Error()
+	}
+	defer nc.Close()
+	all := append(conns, nc)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, c := range all {
+			if c.IsClosed() {
+				return fmt.Sprint(c.LastError())
+			}
+		}
+	}
+	return fmt.Sprintf("all %d connections open", len(all))
 }

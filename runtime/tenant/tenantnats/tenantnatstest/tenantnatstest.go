@@ -46,6 +46,8 @@ type Env struct {
 	JS     jetstream.JetStream
 	// APIKeys are the tenants' API keys by tenant id.
 	APIKeys map[string]string
+
+	pub *bus.Publisher // Publish's, one for all as the engine has
 }
 
 // Start starts the embedded server with the tenants ids (each with one API
@@ -132,6 +134,7 @@ func (e *Env) setUp(tb testing.TB, engineURL, calloutURL string, replicas int) {
 	if e.JS, err = bus.NewJetStream(e.Engine); err != nil {
 		tb.Fatal(err)
 	}
+	e.pub = bus.NewPublisher(e.JS, bus.PublisherOptions{TenantAcks: true})
 	callout, err := tenantnats.StartCallout(e.connect(tb, calloutURL, e.Keys.CalloutCreds), e.Keys, e.Registry, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -233,11 +236,15 @@ func (e *Env) EngineConns(tb testing.TB) []*nats.Conn {
 // er.t.<tenant>.…; the PubAck comes back through the tenant's export of
 // bus.TenantAckSubjects), with a Nats-Msg-Id of its own as the engine's
 // publishes have, so that a resend after a late PubAck stores it once.
+// Every call shares one publisher, as the engine's do: a new one's ack
+// subscription must first reach, over the routes, the node that leads
+// the tenant's stream, and a PubAck sent before it has is lost (the
+// publish waits out its ack timeout, 10 s, and resends).
 func (e *Env) Publish(ctx context.Context, subject string, data []byte) error {
 	m := nats.NewMsg(subject)
 	m.Data = data
 	m.Header.Set(bus.HeaderMsgID, nuid.Next())
-	return bus.NewPublisher(e.JS, bus.PublisherOptions{TenantAcks: true}).PublishBatch(ctx, []*nats.Msg{m}, make([]error, 1))
+	return e.pub.PublishBatch(ctx, []*nats.Msg{m}, make([]error, 1))
 }
 
 // TenantJS is the JetStream API of tenant id's account, from the engine.
