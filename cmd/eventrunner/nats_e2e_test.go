@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
@@ -26,17 +27,7 @@ func startOperatorServer(t *testing.T, dir string) *natsserver.Server {
 	if err != nil {
 		t.Fatalf("the server configuration of nats init: %v", err)
 	}
-	opts.NoSigs = true
-	ns, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return ns
+	return bustest.StartServer(t, opts)
 }
 
 // TestServeOnOperatorServer: `nats init` then serve against an external

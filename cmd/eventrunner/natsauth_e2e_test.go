@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 	"github.com/eventrunner/eventrunner/runtime/tenant/tenantnats"
 )
 
@@ -23,19 +24,10 @@ import (
 // an error naming the flags to fix.
 func TestServeOnPasswordServer(t *testing.T) {
 	dir := t.TempDir()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+	ns := bustest.StartServer(t, &natsserver.Options{
 		JetStream: true, StoreDir: t.TempDir(),
 		Username: "engine", Password: "s3cret-password",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
 	urls := deadURL(t) + "," + ns.ClientURL()
 
 	out, err := exec.Command(buildBinary(t), "serve", "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0", "--grpc-addr", "",

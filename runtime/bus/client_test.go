@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/eventrunner/eventrunner/runtime/bus"
+	"github.com/eventrunner/eventrunner/runtime/bus/bustest"
 )
 
 func TestClientConfigCheck(t *testing.T) {
@@ -86,7 +87,7 @@ func TestClientConfigCheck(t *testing.T) {
 // TestClientConfigDefaults: the reconnect settings an external connection
 // gets when no flag sets them, and the flags overriding them.
 func TestClientConfigDefaults(t *testing.T) {
-	srv := startAuthServer(t, &natsserver.Options{})
+	srv := bustest.StartServer(t, &natsserver.Options{})
 	for _, tt := range []struct {
 		name     string
 		cfg      bus.ClientConfig
@@ -159,7 +160,7 @@ func TestConnectAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startAuthServer(t, tt.server)
+			srv := bustest.StartServer(t, tt.server)
 			url := srv.ClientURL()
 			tt.good.URLs, tt.bad.URLs = []string{url}, []string{url}
 			for _, c := range []bus.ClientConfig{tt.good, tt.bad} {
@@ -200,7 +201,7 @@ func TestConnectAuth(t *testing.T) {
 
 // TestConnectSeveralURLs: a dead server first in the list is passed over.
 func TestConnectSeveralURLs(t *testing.T) {
-	srv := startAuthServer(t, &natsserver.Options{Username: "engine", Password: "s3cret"})
+	srv := bustest.StartServer(t, &natsserver.Options{Username: "engine", Password: "s3cret"})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -230,23 +231,6 @@ func connectWith(t *testing.T, cfg bus.ClientConfig, extra ...nats.Option) *nats
 	}
 	t.Cleanup(nc.Close)
 	return nc
-}
-
-// startAuthServer starts a nats-server with opts on a random loopback port.
-func startAuthServer(t *testing.T, opts *natsserver.Options) *natsserver.Server {
-	t.Helper()
-	o := *opts
-	o.Host, o.Port, o.NoSigs, o.NoLog = "127.0.0.1", -1, true, true
-	ns, err := natsserver.NewServer(&o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return ns
 }
 
 func writeTestFile(t *testing.T, path, content string) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -191,4 +192,30 @@ func (e *Env) ProcEvents(tb testing.TB, want int, timeout time.Duration) []ProcE
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// StartServer starts a plain nats-server with opts (as an operator would
+// run one: its own auth, TLS or JetStream settings), quiet and without
+// signal handlers, shut down by tb.Cleanup. Host and Port default to a
+// random loopback port.
+func StartServer(tb testing.TB, opts *natsserver.Options) *natsserver.Server {
+	tb.Helper()
+	o := *opts
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Port == 0 {
+		o.Port = -1
+	}
+	o.NoSigs, o.NoLog = true, true
+	ns, err := natsserver.NewServer(&o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ns.Start()
+	tb.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats-server not ready")
+	}
+	return ns
 }
