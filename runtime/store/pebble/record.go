@@ -232,10 +232,22 @@ func bodyTypeSource(b []byte) (typ, source string, err error) {
 	return string(t), string(src), nil
 }
 
-// sameContent reports whether two bodies differ at most in StoredAt.
+// sameContent reports whether two bodies differ at most in StoredAt, also
+// when one was written in another version (a record stored before its
+// input was kept as a delta, delivered again after the upgrade).
 func sameContent(a, b []byte) bool {
-	return len(a) >= bodyContent && len(b) >= bodyContent &&
-		a[0] == b[0] && bytes.Equal(a[bodyContent:], b[bodyContent:])
+	if len(a) < bodyContent || len(b) < bodyContent {
+		return false
+	}
+	if a[0] == b[0] {
+		return bytes.Equal(a[bodyContent:], b[bodyContent:])
+	}
+	var ra, rb store.Record
+	if decodeBody(a, &ra) != nil || decodeBody(b, &rb) != nil {
+		return false
+	}
+	return ra.Type == rb.Type && ra.Source == rb.Source && ra.Subject == rb.Subject && ra.SchemaID == rb.SchemaID &&
+		bytes.Equal(ra.Input, rb.Input) && bytes.Equal(ra.Event, rb.Event)
 }
 
 func encodeIDValue(tdesc []byte, typ string) []byte {
