@@ -237,18 +237,7 @@ func TestRoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.roles.String(), func(t *testing.T) {
-			a, err := Start(context.Background(), Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-				DemoAPIKey: probeKey, Workers: 1, SchemaFiles: orderFiles, Roles: tt.roles}, runnertest.Registry(), slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				if err := a.Shutdown(ctx); err != nil {
-					t.Error(err)
-				}
-			})
+			a := startTestApp(t, Config{Roles: tt.roles})
 			base := "http://" + a.HTTPAddr()
 			served := func(method, path, ct, body string) (bool, int) {
 				req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

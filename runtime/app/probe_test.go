@@ -35,9 +35,17 @@ const probeKey = "probe-key-0123456789abcdef"
 
 func startProbeApp(t *testing.T) *App {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := Start(context.Background(), Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
-		NATSListen: "127.0.0.1:0", DemoAPIKey: probeKey, Workers: 1, SchemaFiles: orderFiles}, runnertest.Registry(), log)
+	return startTestApp(t, Config{GRPCAddr: "127.0.0.1:0"})
+}
+
+// startTestApp starts serve's app on the embedded server with cfg, on a
+// temporary directory and loopback ports, with the demo tenant of probeKey
+// and the order schemas, quiet; t.Cleanup shuts it down.
+func startTestApp(t *testing.T, cfg Config) *App {
+	t.Helper()
+	cfg.DataDir, cfg.HTTPAddr, cfg.NATSListen = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DemoAPIKey, cfg.Workers, cfg.SchemaFiles = probeKey, 1, orderFiles
+	a, err := Start(context.Background(), cfg, runnertest.Registry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
