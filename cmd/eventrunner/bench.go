@@ -271,7 +271,13 @@ func benchClusterFree(ctx context.Context, nc *nats.Conn) (map[string]bool, erro
 	if err != nil {
 		return nil, err
 	}
-	if _, err := js.Stream(ctx, bus.StreamRaw); err == nil {
+	// A cluster just started may not serve the account's JetStream yet.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bus.RetrySettling(sctx, func(ctx context.Context) error {
+		_, err := js.Stream(ctx, bus.StreamRaw)
+		return err
+	}); err == nil {
 		return nil, fmt.Errorf("bench: %s already has stream %s: an eventrunner uses it, and bench would take part of its work; run bench on a NATS no eventrunner serves", nc.ConnectedUrlRedacted(), bus.StreamRaw)
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("bench: look for %s: %w", bus.StreamRaw, err)

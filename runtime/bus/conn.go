@@ -126,6 +126,7 @@ func settling(err error) bool {
 			10124,                              // stream move already in progress: a changed placement still converging
 			10226,                              // stream reconfiguration already in progress: a changed replica count still converging
 			jetstream.JSErrCodeStreamNameInUse, // created meanwhile with another configuration: update it
+			10049,                              // error creating store for stream: seen on a new, busy cluster (a peer's store not ready yet)
 			jetstream.JSErrCodeJetStreamNotEnabledForAccount: // the account's JWT is still on its way
 			return true
 		case 10005: // no suitable peers: transient while a peer is still (re)joining

@@ -25,6 +25,7 @@ func TestSettling(t *testing.T) {
 		{"peer rejoining", api(10005, "no suitable peers for placement, peer offline"), true},
 		{"scale converging", api(10226, "stream reconfiguration already in progress"), true},
 		{"move converging", api(10124, "stream move already in progress"), true},
+		{"store not ready on a new cluster", api(10049, "error creating store for stream"), true},
 		{"move and scale", api(10123, "can not move and scale a stream in a single update"), false},
 		{"too few servers", api(10005, "insufficient resources"), false},
 		{"bad config", api(10052, "stream configuration for replicas invalid"), false},

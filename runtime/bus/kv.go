@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -15,7 +16,7 @@ import (
 // stops the watch and is returned); later for every later entry, in order,
 // from a goroutine of its own until ctx ends.
 func FollowKV(ctx context.Context, kv jetstream.KeyValue, current func(jetstream.KeyValueEntry) error, later func(jetstream.KeyValueEntry)) error {
-	w, err := kv.WatchAll(ctx)
+	w, err := watchAll(ctx, kv)
 	if err != nil {
 		return fmt.Errorf("bus: watch %s: %w", kv.Bucket(), err)
 	}
@@ -30,6 +31,29 @@ func FollowKV(ctx context.Context, kv jetstream.KeyValue, current func(jetstream
 		}
 	}
 	return fmt.Errorf("bus: watch %s ended before its current state was read", kv.Bucket())
+}
+
+// watchSettling bounds how long watchAll retries while a cluster settles.
+const watchSettling = 30 * time.Second
+
+// watchAll starts a watcher of kv, which lives as long as ctx, trying
+// again while the cluster settles (a brand-new bucket not served yet, its
+// consumer's creation timed out on a busy or electing cluster), as
+// RetrySettling does for one-shot calls: RetrySettling's per-attempt
+// context would end the watcher with the attempt.
+func watchAll(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
+	deadline := time.Now().Add(watchSettling)
+	for {
+		w, err := kv.WatchAll(ctx)
+		if err == nil || !settling(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return w, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func followKV(ctx context.Context, w jetstream.KeyWatcher, later func(jetstream.KeyValueEntry)) {
