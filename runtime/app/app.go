@@ -169,7 +169,7 @@ func (a *App) startPipeline(ctx context.Context) error {
 		// Redrive goes through the ingest path; raw NATS events are read
 		// as the runner reads them.
 		a.dlq, err = dlq.Open(ctx, a.js, dlq.Options{Acceptor: a.acceptor, Publisher: a.pub, ReadRaw: a.runner.Event,
-			Replication: a.cfg.NATSReplication, Metrics: a.metrics})
+			Replication: a.cfg.NATSReplication, Metrics: a.metrics, Limit: a.redriveLimit})
 		if err != nil {
 			return err
 		}

@@ -343,3 +343,13 @@ func NewSigningKey() (seed, public string, err error) {
 
 // Tenants is the manager of the running engine's tenants.
 func (a *App) Tenants() *tenant.Manager { return a.tn.manager }
+
+// redriveLimit charges a dead-letter redrive to the tenant's ingest rate,
+// the bucket ingest draws from (dlq.Options.Limit).
+func (a *App) redriveLimit(id string, n int) (time.Duration, bool) {
+	t, ok := a.tenants.Get(id)
+	if !ok {
+		return 0, true // the redrive finds no dead letters of a tenant that is gone
+	}
+	return a.tn.limiter.Allow(t, n)
+}

@@ -34,6 +34,11 @@ type Options struct {
 	Replication bus.Replication
 	// Metrics, when set, receives the redrive and purge counters.
 	Metrics prometheus.Registerer
+	// Limit, when set, charges the events a redrive sends to the tenant's
+	// ingest rate, as ingest charges what producers send; a refusal stops
+	// the redrive with a *RateLimitedError. Without it a tenant could pass
+	// its rate by getting events dead-lettered and redriving them.
+	Limit func(tenant string, n int) (retryAfter time.Duration, ok bool)
 }
 
 // DLQ acts on the dead letters of ER_DLQ, one tenant at a time. It is safe

@@ -3,6 +3,8 @@ package dlq_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,8 +28,9 @@ const other = "beta"
 // that dead-letters what it cannot validate, and a DLQ whose acceptor has
 // the deployed bundle (v1 and v2).
 type fixture struct {
-	env *bustest.Env
-	dlq *dlq.DLQ
+	env  *bustest.Env
+	dlq  *dlq.DLQ
+	opts dlq.Options // dlq's, for a test that opens another with other options
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -46,11 +49,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	pub := bus.NewPublisher(env.JS, bus.PublisherOptions{})
 	acc := &accept.Acceptor{Normalizer: accept.NewNormalizer(runnertest.Registry(), ""), Publisher: pub}
-	d, err := dlq.Open(ctx, env.JS, dlq.Options{Acceptor: acc, Publisher: pub, ReadRaw: r.Event})
+	opts := dlq.Options{Acceptor: acc, Publisher: pub, ReadRaw: r.Event}
+	d, err := dlq.Open(ctx, env.JS, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, dlq: d}
+	return &fixture{env: env, dlq: d, opts: opts}
 }
 
 func (f *fixture) publish(t *testing.T, subject string, hdr nats.Header, body string) {
@@ -371,5 +375,58 @@ func TestDLQRedriveRawJSONKeepsGeneratedID(t *testing.T) {
 	}
 	if got := procIDs(t, f.env, 1); len(got) != 1 || got[bus.MsgID("acme", "nats:er.raw.acme", dl.Event.ID)] == 0 {
 		t.Errorf("ER_PROC holds %v, want only %s", got, dl.Event.ID)
+	}
+}
+
+// TestDLQRedriveChargesIngestRate: a redrive draws on the tenant's ingest
+// rate (Options.Limit). Refused, it touches no dead letter and says when
+// to come back; allowed, it charges one per event it sends.
+func TestDLQRedriveChargesIngestRate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dls := f.seed(t)
+	allow, charged := false, map[string]int{}
+	opts := f.opts
+	opts.Limit = func(tenant string, n int) (time.Duration, bool) {
+		if !allow {
+			return 1500 * time.Millisecond, false
+		}
+		charged[tenant] += n
+		return 0, true
+	}
+	d, err := dlq.Open(ctx, f.env.JS, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Redrive(ctx, bustest.Tenant, dlq.Selection{All: true})
+	var limited *dlq.RateLimitedError
+	if !errors.As(err, &limited) || limited.Done != 0 || limited.RetryAfter != 1500*time.Millisecond {
+		t.Fatalf("redrive over the rate: %v, want a RateLimitedError after 0", err)
+	}
+	for id, dl := range dls {
+		if got, err := d.Get(ctx, bustest.Tenant, dl.Seq); err != nil || got.Redriven != nil {
+			t.Errorf("%s after a refused redrive: %+v, %v; want it untouched", id, got.Redriven, err)
+		}
+	}
+	// Over HTTP: 429 with Retry-After, as ingest answers.
+	f.dlq = d
+	srv := newServer(t, f)
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/dlq/redrive", strings.NewReader(`{"all":true}`))
+	req.Header.Set("Authorization", "Bearer "+keyA)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+		t.Errorf("HTTP redrive over the rate: %d, Retry-After %q; want 429, 2", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	allow = true
+	rep, err := d.Redrive(ctx, bustest.Tenant, dlq.Selection{All: true})
+	if err != nil || len(rep.Results) != len(dls) {
+		t.Fatalf("redrive within the rate: %+v, %v", rep, err)
+	}
+	if charged[bustest.Tenant] != len(dls) || len(charged) != 1 {
+		t.Errorf("charged %v, want %d to %s", charged, len(dls), bustest.Tenant)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,7 +204,11 @@ func selection(w http.ResponseWriter, r *http.Request) (Selection, bool) {
 // letter, 503 when NATS could not be reached or a publish failed (nothing
 // was refused: repeating the request is safe), 500 otherwise.
 func writeError(w http.ResponseWriter, err error) {
+	var limited *RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		problem.Write(w, problem.New(http.StatusTooManyRequests, "", err.Error()))
 	case errors.Is(err, ErrNotFound):
 		problem.Write(w, problem.New(http.StatusNotFound, "seq", err.Error()+" for this tenant"))
 	case errors.Is(err, ErrPublish), errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),

@@ -48,6 +48,20 @@ type Report struct {
 // redrive may be repeated (it keeps one copy of each event).
 var ErrPublish = errors.New("dlq: redrive not published")
 
+// RateLimitedError stops a redrive over the tenant's ingest rate
+// (Options.Limit): the dead letters before were redriven and marked, the
+// rest were not touched, and a repeat after RetryAfter goes on with them.
+type RateLimitedError struct {
+	Tenant     string
+	Done       int // dead letters redriven before the refusal
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("dlq: tenant %s is over its ingest rate after %d redriven dead letters; the rest are untouched, retry after %v",
+		e.Tenant, e.Done, e.RetryAfter.Round(time.Millisecond))
+}
+
 // chunk is how many dead letters one round of a redrive hands to the
 // acceptor, and so how many events at most share its envelopes.
 const chunk = 128
@@ -129,6 +143,11 @@ func (d *DLQ) redrive(ctx context.Context, tenant string, dls []*DeadLetter, rep
 			continue
 		}
 		evs, idx = append(evs, ev), append(idx, i)
+	}
+	if len(evs) > 0 && d.opts.Limit != nil {
+		if wait, ok := d.opts.Limit(tenant, len(evs)); !ok {
+			return &RateLimitedError{Tenant: tenant, Done: len(rep.Results), RetryAfter: wait}
+		}
 	}
 	if len(evs) > 0 {
 		for j, err := range d.opts.Acceptor.Accept(ctx, tenant, evs) {
